@@ -1,0 +1,111 @@
+"""`trace-tui FILE...`: the TUI, or headless `--list`, `--print`, `--json`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .loading import default_sample, load
+
+EXIT_OK, EXIT_NOTHING_LOADED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="trace-tui",
+        description="Explore OpenTelemetry traces in the terminal, async hand-offs (span links) included.",
+        epilog="With no FILE, opens the bundled sample. Files may be OTLP/JSON, JSON Lines or "
+               "protobuf, plain, .gz or .zst; '-' reads standard input; directories are read whole.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE")
+    out = p.add_argument_group("headless output (no TUI)")
+    out.add_argument("--list", action="store_true", help="print the Traces table")
+    out.add_argument("--print", action="store_true", dest="print_tree",
+                     help="print the dependencies view as a text tree")
+    out.add_argument("--json", action="store_true",
+                     help="print the dependencies view (or, with --list, the traces) as JSON")
+    view = p.add_argument_group("dependencies view")
+    view.add_argument("--trace", metavar="ID", help="focus this trace's root (hex trace id)")
+    view.add_argument("--span", metavar="ID", help="focus this span (hex span id)")
+    view.add_argument("--group-by", default="operation", metavar="KEY",
+                      help="operation (default), service, attr:KEY, resource:KEY or none")
+    view.add_argument("--agg", default="avg", choices=("max", "min", "avg", "sum"),
+                      help="how a merged node shows its spans' durations (default avg)")
+    view.add_argument("--hide-internal", action="store_true", help="hide INTERNAL/UNSPECIFIED spans")
+    view.add_argument("--async-cap", type=_non_negative, default=3, metavar="N",
+                      help="async calls listed per level and direction (default 3, 0 = no cap)")
+    view.add_argument("--depth", type=_non_negative, default=3, metavar="N",
+                      help="async hops followed in headless output (default 3)")
+    view.add_argument("--ascii", action="store_true", help="plain ASCII glyphs and lines")
+    return p
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    headless = args.list or args.print_tree or args.json
+    files = args.files or [str(default_sample())]
+
+    if not headless:
+        from .ui.app import run_app
+
+        return run_app(files, args)
+
+    index, report = load(files)
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    if not len(index):
+        print("trace-tui: nothing could be loaded", file=sys.stderr)
+        return EXIT_NOTHING_LOADED
+    try:
+        if args.list:
+            return _list(index, args)
+        return _dependencies(index, args)
+    except UsageError as e:
+        print(f"trace-tui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+class UsageError(Exception):
+    pass
+
+
+def _list(index: Any, args: argparse.Namespace) -> int:
+    from .views.traces import trace_rows
+
+    rows = trace_rows(index)
+    if args.json:
+        import json
+
+        sys.stdout.write(json.dumps([r.as_json() for r in rows], indent=1) + "\n")
+        return EXIT_OK
+    from rich.console import Console
+
+    from .views.render_text import traces_table
+
+    # Piped output is read by scripts and wide pagers: do not squeeze it to 80 columns.
+    Console(width=None if sys.stdout.isatty() else 220).print(traces_table(rows))
+    return EXIT_OK
+
+
+def _dependencies(index: Any, args: argparse.Namespace) -> int:
+    from .views import headless
+
+    return headless.run(index, args, UsageError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

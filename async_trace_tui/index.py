@@ -1,0 +1,335 @@
+"""The span index: every loaded span, by (trace id, span id), with its calls and links.
+
+Spans live in parallel columns indexed by an int (the span's *row*), not one object per
+span: at a million spans one Python object each costs several times the parse itself.
+Attributes, events and link attributes stay in the source and are read again on demand
+(`SpanIndex.detail`); the shape, which needs attributes, is classified when asked for.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from .model import (
+    KIND_CONSUMER,
+    STATUS_ERROR,
+    Resource,
+    Scope,
+    SpanDetail,
+    classify_shape,
+    is_internal_kind,
+)
+
+
+class DetailSource(Protocol):
+    """Where a block's spans came from; reads one span's details again."""
+
+    def detail(self, offset: int) -> SpanDetail: ...
+
+
+class Block:
+    """A run of consecutive rows sharing a resource and scope (one OTLP ScopeSpans)."""
+
+    __slots__ = ("first", "resource", "scope", "source")
+
+    def __init__(self, first: int, resource: Resource, scope: Scope, source: DetailSource) -> None:
+        self.first = first
+        self.resource = resource
+        self.scope = scope
+        self.source = source
+
+
+class TraceSummary:
+    """One row of the Traces table."""
+
+    __slots__ = (
+        "index", "trace_id", "root", "start", "end", "spans", "errors", "links_in", "links_out",
+    )
+
+    def __init__(self, index: int, trace_id: bytes) -> None:
+        self.index = index
+        self.trace_id = trace_id
+        self.root = -1
+        self.start = 0
+        self.end = 0
+        self.spans = 0
+        self.errors = 0
+        self.links_in = 0
+        self.links_out = 0
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+class IndexBuilder:
+    """The columns the loaders append to, in their hot loops, before `build()`."""
+
+    def __init__(self) -> None:
+        self.trace_ids: list[bytes] = []
+        self.trace_index: dict[bytes, int] = {}
+        self.trace: array[int] = array("l")
+        self.span_id: list[bytes] = []
+        self.parent_id: list[bytes] = []
+        self.name: list[str] = []
+        self.kind = bytearray()
+        self.status = bytearray()
+        self.start: array[int] = array("q")
+        self.end: array[int] = array("q")
+        self.links: dict[int, list[tuple[bytes, bytes]]] = {}
+        self.block_first: list[int] = []
+        self.blocks: list[Block] = []
+        self._names: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.span_id)
+
+    def trace_row(self, trace_id: bytes) -> int:
+        t = self.trace_index.get(trace_id)
+        if t is None:
+            t = self.trace_index[trace_id] = len(self.trace_ids)
+            self.trace_ids.append(trace_id)
+        return t
+
+    def intern_name(self, name: str) -> str:
+        # Operation names repeat endlessly; one string each keeps memory flat.
+        return self._names.setdefault(name, name)
+
+    def add_block(self, resource: Resource, scope: Scope, source: DetailSource) -> Block:
+        block = Block(len(self.span_id), resource, scope, source)
+        self.block_first.append(block.first)
+        self.blocks.append(block)
+        return block
+
+    def truncate(self, rows: int) -> None:
+        """Drop rows appended after `rows` (a record that turned out bad half-way)."""
+        for col in (self.trace, self.span_id, self.parent_id, self.name, self.kind,
+                    self.status, self.start, self.end):
+            del col[rows:]
+        for row in [r for r in self.links if r >= rows]:
+            del self.links[row]
+        while self.blocks and self.blocks[-1].first >= rows:
+            self.blocks.pop()
+            self.block_first.pop()
+
+    def build(self) -> SpanIndex:
+        return SpanIndex(self)
+
+
+class SpanIndex:
+    """Every loaded span and the relations between them, across all loaded traces."""
+
+    def __init__(self, b: IndexBuilder) -> None:
+        self.trace_ids = b.trace_ids
+        self.trace_index = b.trace_index
+        self.trace = b.trace
+        self.span_id = b.span_id
+        self.parent_id = b.parent_id
+        self.name = b.name
+        self.kind = b.kind
+        self.status = b.status
+        self.start = b.start
+        self.end = b.end
+        self.links_out = b.links
+        self._block_first = b.block_first
+        self._blocks = b.blocks
+        n = len(b.span_id)
+        self._shape: dict[int, str] = {}
+        self._children: dict[int, list[int]] | None = None
+        self._detail_cache: dict[int, SpanDetail] = {}
+
+        # (trace, span id) -> row. Span ids are random 64-bit values, so a dict keyed by span
+        # id alone holds almost every row; the rare id reused in another trace goes aside.
+        by_span: dict[bytes, int] = {}
+        dup: dict[tuple[int, bytes], int] = {}
+        trace = self.trace
+        for row, sid in enumerate(b.span_id):
+            other = by_span.setdefault(sid, row)
+            if other != row:
+                key = (trace[row], sid)
+                if trace[other] == trace[row] or key in dup:
+                    continue  # the same span twice: the first one stands
+                dup[key] = row
+        self._by_span = by_span
+        self._dup = dup
+
+        # Parent row of each span (-1: a root, or an orphan whose parent is not loaded).
+        parent = array("l", [-1]) * n
+        find = self.find_row
+        for row, pid in enumerate(b.parent_id):
+            if pid:
+                p = by_span.get(pid)
+                if p is None or trace[p] != trace[row]:
+                    p = find(trace[row], pid)
+                if p is not None and p != row:
+                    parent[row] = p
+        self.parent = parent
+
+        # Links: resolved target of each, and the reverse map across all traces.
+        links_in: dict[int, list[int]] = {}
+        self.link_target: dict[int, list[int | None]] = {}
+        for row, links in self.links_out.items():
+            targets: list[int | None] = []
+            for tid, sid in links:
+                t = self.trace_index.get(tid)
+                target = None if t is None else find(t, sid)
+                targets.append(target)
+                if target is not None:
+                    links_in.setdefault(target, []).append(row)
+            self.link_target[row] = targets
+        self.links_in = links_in
+
+        self.traces = self._summarise()
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.span_id)
+
+    def find_row(self, trace: int, span_id: bytes) -> int | None:
+        row = self._by_span.get(span_id)
+        if row is not None and self.trace[row] == trace:
+            return row
+        return self._dup.get((trace, span_id))
+
+    def find(self, trace_id: bytes, span_id: bytes) -> int | None:
+        t = self.trace_index.get(trace_id)
+        return None if t is None or not span_id else self.find_row(t, span_id)
+
+    def find_span(self, span_id: bytes) -> list[int]:
+        """Every row with this span id, in any trace."""
+        rows = [r for (t, s), r in self._dup.items() if s == span_id]
+        row = self._by_span.get(span_id)
+        return ([row] if row is not None else []) + rows
+
+    def trace_id_of(self, row: int) -> bytes:
+        return self.trace_ids[self.trace[row]]
+
+    def block(self, row: int) -> Block:
+        return self._blocks[bisect_right(self._block_first, row) - 1]
+
+    def service(self, row: int) -> str:
+        return self.block(row).resource.service
+
+    def resource(self, row: int) -> Resource:
+        return self.block(row).resource
+
+    def scope(self, row: int) -> Scope:
+        return self.block(row).scope
+
+    def duration(self, row: int) -> int:
+        return self.end[row] - self.start[row]
+
+    def is_error(self, row: int) -> bool:
+        return self.status[row] == STATUS_ERROR
+
+    def is_internal(self, row: int) -> bool:
+        return is_internal_kind(self.kind[row])
+
+    def is_consumer(self, row: int) -> bool:
+        return self.kind[row] == KIND_CONSUMER
+
+    def detail(self, row: int) -> SpanDetail:
+        cached = self._detail_cache.get(row)
+        if cached is None:
+            if len(self._detail_cache) > 4096:
+                self._detail_cache.clear()
+            b = self.block(row)
+            cached = self._detail_cache[row] = b.source.detail(row - b.first)
+        return cached
+
+    def attributes(self, row: int) -> dict[str, Any]:
+        return self.detail(row).attributes
+
+    def shape(self, row: int) -> str:
+        shape = self._shape.get(row)
+        if shape is None:
+            shape = self._shape[row] = classify_shape(self.kind[row], self.attributes(row))
+        return shape
+
+    # -- structure -----------------------------------------------------------------------
+
+    def children(self, row: int) -> list[int]:
+        """Sync children of a span, by start time."""
+        if self._children is None:
+            self._children = self._child_map()
+        return self._children.get(row, [])
+
+    def _child_map(self) -> dict[int, list[int]]:
+        kids: dict[int, list[int]] = {}
+        for row, p in enumerate(self.parent):
+            if p >= 0:
+                kids.setdefault(p, []).append(row)
+        start = self.start
+        for lst in kids.values():
+            if len(lst) > 1:
+                lst.sort(key=start.__getitem__)
+        return kids
+
+    def spans_of(self, trace: int) -> list[int]:
+        if self._trace_rows is None:
+            rows: list[list[int]] = [[] for _ in self.trace_ids]
+            for row, t in enumerate(self.trace):
+                rows[t].append(row)
+            self._trace_rows = rows
+        return self._trace_rows[trace]
+
+    _trace_rows: list[list[int]] | None = None
+
+    def roots(self, trace: int) -> list[int]:
+        """Spans of the trace with no loaded parent (true roots and orphans), by start."""
+        parent = self.parent
+        rows = [r for r in self.spans_of(trace) if parent[r] < 0]
+        rows.sort(key=self.start.__getitem__)
+        return rows
+
+    def is_orphan(self, row: int) -> bool:
+        """A span whose parent id is set but not loaded."""
+        return self.parent[row] < 0 and bool(self.parent_id[row])
+
+    def links_of(self, row: int) -> list[tuple[bytes, bytes, int | None]]:
+        """The span's outgoing links: (trace id, span id, resolved row or None)."""
+        links = self.links_out.get(row)
+        if not links:
+            return []
+        return [(t, s, r) for (t, s), r in zip(links, self.link_target[row], strict=True)]
+
+    def linked_from(self, row: int) -> list[int]:
+        """Rows whose links point at this span."""
+        return self.links_in.get(row, [])
+
+    # -- traces table --------------------------------------------------------------------
+
+    def _summarise(self) -> list[TraceSummary]:
+        sums = [TraceSummary(t, tid) for t, tid in enumerate(self.trace_ids)]
+        start, end, parent, status = self.start, self.end, self.parent, self.status
+        big = 1 << 63
+        for s in sums:
+            s.start = big
+        for row, t in enumerate(self.trace):
+            s = sums[t]
+            s.spans += 1
+            st = start[row]
+            if st < s.start:
+                s.start = st
+            if end[row] > s.end:
+                s.end = end[row]
+            if parent[row] < 0:
+                r = s.root
+                # The trace's root: a true root over an orphan, then the earliest.
+                if r < 0 or (bool(self.parent_id[r]), start[r]) > (bool(self.parent_id[row]), st):
+                    s.root = row
+        for row in range(len(status)) if status.count(STATUS_ERROR) else ():
+            if status[row] == STATUS_ERROR:
+                sums[self.trace[row]].errors += 1
+        for row, targets in self.link_target.items():
+            sums[self.trace[row]].links_out += len(targets)
+        for target, sources in self.links_in.items():
+            sums[self.trace[target]].links_in += len(sources)
+        return sums
+
+    def summaries(self) -> Iterable[TraceSummary]:
+        return self.traces

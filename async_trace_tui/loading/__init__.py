@@ -1,0 +1,91 @@
+"""Files in, span index out: `load(paths)` reads every input and reports what it skipped."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..index import IndexBuilder, SpanIndex
+from .otlp_json import JsonLoader
+from .otlp_proto import ProtoLoader
+from .report import LoadError, LoadReport
+from .sniff import JSON, PROTO, PROTO_STREAM, detect, expand_paths, read_input
+
+__all__ = ["load", "LoadReport", "LoadError", "default_sample", "Progress"]
+
+# progress(file name, bytes done, bytes in this file, files done, files in all)
+Progress = Callable[[str, int, int, int, int], None]
+
+
+def default_sample() -> Path:
+    """The bundled sample, opened when trace-tui is given no file."""
+    return Path(__file__).resolve().parent.parent.parent / "sample_data" / "checkout-async.otlp.json"
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """A bulk load allocates millions of acyclic objects; the cyclic collector scanning them
+    again and again costs several times the parse itself, and would find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+        # Everything loaded lives as long as the index: keep it out of later collections.
+        gc.freeze()
+
+
+def load(paths: list[str], progress: Progress | None = None,
+         report: LoadReport | None = None) -> tuple[SpanIndex, LoadReport]:
+    report = report or LoadReport()
+    builder = IndexBuilder()
+    names = expand_paths(paths)
+    with no_cyclic_gc():
+        for done, name in enumerate(names):
+            load_one(name, builder, report, progress, done, len(names))
+        index = builder.build()
+    report.spans = len(index)
+    report.traces = len(index.trace_ids)
+    return index, report
+
+
+def load_one(name: str, builder: IndexBuilder, report: LoadReport,
+             progress: Progress | None = None, done: int = 0, total: int = 1) -> None:
+    label = "<stdin>" if name == "-" else name
+    f = report.file(label)
+    rows = len(builder)
+    try:
+        data = read_input(name)
+        size = len(data)
+        tick = None
+        if progress is not None:
+            progress(label, 0, size, done, total)
+
+            def tick(pos: int) -> None:
+                progress(label, pos, size, done, total)
+
+        fmt = detect(data)
+        if fmt == JSON:
+            JsonLoader(builder, report, f, tick).load(data)
+        elif fmt == PROTO:
+            ProtoLoader(builder, report, f, tick).load_message(data)
+        elif fmt == PROTO_STREAM:
+            ProtoLoader(builder, report, f, tick).load_stream(data)
+    except LoadError as e:
+        builder.truncate(rows)
+        f.spans = 0
+        report.fail(f, str(e))
+    except RecursionError:
+        builder.truncate(rows)
+        f.spans = 0
+        report.fail(f, "nested too deeply to read")
+    except MemoryError:
+        builder.truncate(rows)
+        f.spans = 0
+        report.fail(f, "not enough memory to read this file")
+    if progress is not None:
+        progress(label, 1, 1, done + 1, total)

@@ -1,0 +1,429 @@
+"""OTLP/JSON documents and JSON Lines into the span index.
+
+Decoding is typed (msgspec Structs): only the fields the index needs become Python
+objects; attributes and events stay as `Raw` slices of the input, decoded when a span's
+details are shown. camelCase (the OTLP spec) and snake_case (protobuf's json_format with
+preserving_proto_field_name) each get a family of Structs.
+A line the typed decoder rejects is decoded again loosely, span by span, so one bad span
+costs only itself.
+"""
+
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from msgspec import Raw
+
+from ..index import IndexBuilder
+from ..model import (
+    LinkDetail,
+    Resource,
+    Scope,
+    SpanDetail,
+    SpanEvent,
+    kind_from_any,
+    status_from_any,
+)
+from .anyvalue import json_attributes
+from .report import FileReport, LoadError, LoadReport
+
+_NO_RAW = Raw(b"")
+
+
+def _family(rename: str | None) -> dict[str, Any]:
+    """The Struct types for one key spelling."""
+
+    class Status(msgspec.Struct, rename=rename):
+        code: int | str = 0
+        message: str = ""
+
+    class Link(msgspec.Struct, rename=rename):
+        trace_id: str = ""
+        span_id: str = ""
+        attributes: Raw = _NO_RAW
+
+    class Span(msgspec.Struct, rename=rename):
+        trace_id: str = ""
+        span_id: str = ""
+        parent_span_id: str = ""
+        name: str = ""
+        kind: int | str = 0
+        start_time_unix_nano: int = 0
+        end_time_unix_nano: int = 0
+        attributes: Raw = _NO_RAW
+        events: Raw = _NO_RAW
+        links: list[Link] = []
+        status: Status | None = None
+        trace_state: str = ""
+
+    class ScopeSpans(msgspec.Struct, rename=rename):
+        scope: Raw = _NO_RAW
+        instrumentation_library: Raw = _NO_RAW
+        spans: list[Span] = []
+
+    class ResourceSpans(msgspec.Struct, rename=rename):
+        resource: Raw = _NO_RAW
+        scope_spans: list[ScopeSpans] = []
+        instrumentation_library_spans: list[ScopeSpans] = []
+
+    class TracesData(msgspec.Struct, rename=rename):
+        resource_spans: list[ResourceSpans] = []
+        batches: list[ResourceSpans] = []  # Tempo's JSON
+        result: Raw = _NO_RAW  # Jaeger's api_v3: {"result": TracesData}
+        resource_metrics: list[Raw] = []
+        resource_logs: list[Raw] = []
+        resource_profiles: list[Raw] = []
+
+    strict = {"strict": False}  # int64 as strings, as the OTLP/JSON mapping writes them
+    return {
+        "doc": msgspec.json.Decoder(TracesData, **strict),
+        "resource_spans": msgspec.json.Decoder(ResourceSpans, **strict),
+        "scope_spans": msgspec.json.Decoder(ScopeSpans, **strict),
+        "span": msgspec.json.Decoder(Span, **strict),
+    }
+
+
+_CAMEL = _family("camel")
+_SNAKE = _family(None)
+_PLAIN = msgspec.json.Decoder()
+_ENCODE = msgspec.json.Encoder().encode
+
+_OTHER_SIGNALS = (
+    (("resourceMetrics", "resource_metrics"), "metrics"),
+    (("resourceLogs", "resource_logs"), "logs"),
+    (("resourceProfiles", "resource_profiles"), "profiles"),
+)
+_SNAKE_MARKERS = (b'"resource_spans"', b'"scope_spans"', b'"trace_id"', b'"span_id"')
+
+
+def parse_id(text: str, size: int) -> bytes | None:
+    """A trace (16) or span (8) id from hex (the OTLP spec) or base64 (json_format)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        raw = bytes.fromhex(text) if len(text) == size * 2 else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == size and any(raw) else None
+
+
+class JsonBlockSource:
+    """One ScopeSpans of a JSON input: attributes/events kept as undecoded slices."""
+
+    __slots__ = ("attrs", "events", "messages", "links", "trace_states")
+
+    def __init__(self) -> None:
+        self.attrs: list[Raw] = []
+        self.events: dict[int, Raw] = {}
+        self.messages: dict[int, str] = {}
+        self.links: dict[int, list[Any]] = {}
+        self.trace_states: dict[int, str] = {}
+
+    def detail(self, offset: int) -> SpanDetail:
+        attrs = _decode_raw(self.attrs[offset], [])
+        events_raw = self.events.get(offset)
+        events = []
+        for ev in _decode_raw(events_raw, []) if events_raw is not None else []:
+            if isinstance(ev, dict):
+                t = ev.get("timeUnixNano", ev.get("time_unix_nano", 0))
+                try:
+                    t = int(t)
+                except (TypeError, ValueError):
+                    t = 0
+                events.append(SpanEvent(str(ev.get("name", "")), t, json_attributes(ev.get("attributes"))))
+        links = [
+            LinkDetail(
+                parse_id(lk.trace_id, 16) or b"",
+                parse_id(lk.span_id, 8) or b"",
+                json_attributes(_decode_raw(lk.attributes, [])),
+            )
+            for lk in self.links.get(offset, ())
+        ]
+        return SpanDetail(
+            json_attributes(attrs), events, links,
+            self.messages.get(offset, ""), self.trace_states.get(offset, ""),
+        )
+
+
+def _decode_raw(raw: Raw | None, default: Any) -> Any:
+    if raw is None or not len(raw):
+        return default
+    try:
+        return _PLAIN.decode(raw)
+    except msgspec.DecodeError:
+        return default
+
+
+class JsonLoader:
+    """Feeds one JSON input (document or lines) into an IndexBuilder."""
+
+    def __init__(self, builder: IndexBuilder, report: LoadReport, file: FileReport,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.b = builder
+        self.report = report
+        self.file = file
+        self.progress = progress
+        self._resources: dict[bytes, Resource] = {}
+        self._scopes: dict[bytes, Scope] = {}
+        self._trace_cache: dict[str, int] = {}
+
+    # -- entry points ------------------------------------------------------------------
+
+    def load(self, data: bytes) -> None:
+        view = memoryview(data)
+        first_end = data.find(b"\n")
+        if first_end < 0 or not data[:first_end].strip():
+            self._document(view)
+            return
+        try:
+            _PLAIN.decode(view[:first_end])
+        except msgspec.DecodeError:
+            self._document(view)  # a pretty-printed document, not JSON Lines
+            return
+        self._lines(data, view)
+
+    def _document(self, view: memoryview) -> None:
+        self.file.format = "OTLP/JSON"
+        try:
+            self._envelope(view, self.file.name)
+        except msgspec.DecodeError as e:
+            raise LoadError(f"not valid JSON ({_short(e)})") from None
+
+    def _lines(self, data: bytes, view: memoryview) -> None:
+        self.file.format = "OTLP/JSON Lines"
+        pos, n, lineno = 0, len(data), 0
+        find = data.find
+        progress = self.progress
+        while pos < n:
+            end = find(b"\n", pos)
+            if end < 0:
+                end = n
+            lineno += 1
+            line = view[pos:end]
+            pos = end + 1
+            if not line.nbytes or not bytes(line[:64]).strip():
+                continue
+            where = f"{self.file.name}:{lineno}"
+            try:
+                self._envelope(line, where)
+            except msgspec.DecodeError as e:
+                self.report.skip("JSON lines that do not parse", where,
+                                 f"line does not parse as JSON ({_short(e)})")
+            if progress is not None and lineno % 64 == 0:
+                progress(pos)
+
+    # -- envelopes ---------------------------------------------------------------------
+
+    def _envelope(self, buf: Any, where: str) -> None:
+        head = bytes(buf[:4096])
+        snake = b'"resourceSpans"' not in head and any(m in head for m in _SNAKE_MARKERS)
+        family = _SNAKE if snake else _CAMEL
+        try:
+            doc = family["doc"].decode(buf)
+        except msgspec.ValidationError:
+            self._loose_document(_PLAIN.decode(buf), where)
+            return
+        self._doc(doc, family, where)
+
+    def _doc(self, doc: Any, family: dict[str, Any], where: str) -> None:
+        if len(doc.result):
+            inner = family["doc"].decode(doc.result)
+            self._doc(inner, family, where)
+            return
+        groups = doc.resource_spans or doc.batches
+        if not groups:
+            for name, items in (("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
+                                ("profiles", doc.resource_profiles)):
+                if items:
+                    self.report.ignore(f"{name} records (not traces)")
+                    return
+            self.report.skip("records that are not OTLP traces", where,
+                             "no resourceSpans in this JSON (not OTLP trace data)")
+            return
+        for rs in groups:
+            self._resource_spans(rs, where)
+
+    def _resource_spans(self, rs: Any, where: str) -> None:
+        resource = self._resource(rs.resource)
+        for ss in rs.scope_spans or rs.instrumentation_library_spans:
+            if ss.spans:
+                scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
+                self._spans(ss.spans, resource, scope, where)
+
+    def _resource(self, raw: Raw) -> Resource:
+        key = bytes(raw)
+        res = self._resources.get(key)
+        if res is None:
+            d = _decode_raw(raw, {})
+            attrs = json_attributes(d.get("attributes")) if isinstance(d, dict) else {}
+            res = self._resources[key] = Resource(attrs)
+        return res
+
+    def _scope(self, raw: Raw) -> Scope:
+        key = bytes(raw)
+        scope = self._scopes.get(key)
+        if scope is None:
+            d = _decode_raw(raw, {})
+            if not isinstance(d, dict):
+                d = {}
+            scope = self._scopes[key] = Scope(
+                str(d.get("name", "") or ""), str(d.get("version", "") or ""),
+                json_attributes(d.get("attributes")),
+            )
+        return scope
+
+    # -- the hot loop ------------------------------------------------------------------
+
+    def _spans(self, spans: list[Any], resource: Resource, scope: Scope, where: str) -> None:
+        b = self.b
+        src = JsonBlockSource()
+        b.add_block(resource, scope, src)
+        report = self.report
+        tcache = self._trace_cache
+        trace_row = b.trace_row
+        names = b._names
+        a_trace, a_sid, a_pid = b.trace.append, b.span_id.append, b.parent_id.append
+        a_name, a_kind, a_status = b.name.append, b.kind.append, b.status.append
+        a_start, a_end, a_attrs = b.start.append, b.end.append, src.attrs.append
+        fromhex = bytes.fromhex
+        links_map = b.links
+        k = 0
+        for sp in spans:
+            tid_text = sp.trace_id
+            t = tcache.get(tid_text)
+            if t is None:
+                tid = parse_id(tid_text, 16)
+                if tid is None:
+                    report.skip("spans with an empty or malformed id", where,
+                                f"span {sp.name!r}: trace id {tid_text!r} is not 16 bytes of hex or base64")
+                    continue
+                t = tcache[tid_text] = trace_row(tid)
+            s = sp.span_id
+            try:
+                sid = fromhex(s) if len(s) == 16 else parse_id(s, 8)
+            except ValueError:
+                sid = None
+            if not sid or len(sid) != 8 or not any(sid):
+                report.skip("spans with an empty or malformed id", where,
+                            f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex or base64")
+                continue
+            p = sp.parent_span_id
+            if p:
+                try:
+                    pid = fromhex(p) if len(p) == 16 else parse_id(p, 8)
+                except ValueError:
+                    pid = None
+                if not pid or len(pid) != 8:
+                    report.warn("parent ids malformed (span kept as a root)", where,
+                                f"span {sp.name!r}: parent id {p!r} is malformed; kept as a root")
+                    pid = b""
+            else:
+                pid = b""
+            kind = sp.kind
+            if kind.__class__ is not int or not 0 <= kind <= 5:
+                kind = kind_from_any(kind) or 0
+            st = sp.status
+            code = 0
+            if st is not None:
+                code = st.code
+                if code.__class__ is not int or not 0 <= code <= 2:
+                    code = status_from_any(code) or 0
+                if st.message:
+                    src.messages[k] = st.message
+            start = sp.start_time_unix_nano
+            end = sp.end_time_unix_nano
+            if end < start:
+                report.warn("spans ending before they start (duration shown as 0)", where,
+                            f"span {sp.name!r} ends before it starts (clock skew?)")
+                end = start
+            name = sp.name
+            a_trace(t)
+            a_sid(sid)
+            a_pid(pid)
+            a_name(names.setdefault(name, name))
+            a_kind(kind)
+            a_status(code)
+            a_start(start)
+            a_end(end)
+            a_attrs(sp.attributes)
+            if len(sp.events):
+                src.events[k] = sp.events
+            if sp.trace_state:
+                src.trace_states[k] = sp.trace_state
+            if sp.links:
+                self._links(sp, len(b.span_id) - 1, k, src, links_map, where)
+            k += 1
+        self.file.spans += k
+
+    def _links(self, sp: Any, row: int, k: int, src: JsonBlockSource,
+               links_map: dict[int, list[tuple[bytes, bytes]]], where: str) -> None:
+        good = []
+        for lk in sp.links:
+            tid = parse_id(lk.trace_id, 16)
+            sid = parse_id(lk.span_id, 8)
+            if tid is None or sid is None:
+                self.report.skip("links with an empty or malformed id", where,
+                                 f"span {sp.name!r} has a link with an empty or malformed id")
+                continue
+            good.append((tid, sid))
+        if good:
+            links_map[row] = good
+        src.links[k] = list(sp.links)
+
+    # -- the loose path: one bad field costs one span, not the whole line --------------
+
+    def _loose_document(self, doc: Any, where: str) -> None:
+        if not isinstance(doc, dict):
+            self.report.skip("records that are not OTLP traces", where, "JSON value is not an object")
+            return
+        if isinstance(doc.get("result"), dict):
+            doc = doc["result"]
+        groups = _first(doc, "resourceSpans", "resource_spans", "batches")
+        family = _SNAKE if "resource_spans" in doc else _CAMEL
+        if not isinstance(groups, list):
+            for keys, name in _OTHER_SIGNALS:
+                if any(key in doc for key in keys):
+                    self.report.ignore(f"{name} records (not traces)")
+                    return
+            self.report.skip("records that are not OTLP traces", where,
+                             "no resourceSpans in this JSON (not OTLP trace data)")
+            return
+        for rs in groups:
+            if not isinstance(rs, dict):
+                self.report.skip("malformed resourceSpans", where, "resourceSpans entry is not an object")
+                continue
+            resource = self._resource(Raw(_ENCODE(rs.get("resource") or {})))
+            scopes = _first(rs, "scopeSpans", "scope_spans", "instrumentationLibrarySpans",
+                            "instrumentation_library_spans")
+            for ss in scopes if isinstance(scopes, list) else ():
+                if not isinstance(ss, dict):
+                    continue
+                scope = self._scope(Raw(_ENCODE(
+                    _first(ss, "scope", "instrumentationLibrary", "instrumentation_library") or {})))
+                good = []
+                for span in ss.get("spans") or ():
+                    try:
+                        clean = {k: v for k, v in span.items() if v is not None}
+                        good.append(family["span"].decode(_ENCODE(clean)))
+                    except (msgspec.ValidationError, AttributeError) as e:
+                        name = span.get("name") if isinstance(span, dict) else None
+                        self.report.skip("malformed spans", where, f"span {name!r}: {_short(e)}")
+                if good:
+                    self._spans(good, resource, scope, where)
+
+
+def _first(d: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if key in d:
+            return d[key]
+    return None
+
+
+def _short(e: Exception) -> str:
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return text[:160]
+
+

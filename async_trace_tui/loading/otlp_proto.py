@@ -1,0 +1,286 @@
+"""OTLP protobuf (one message, or the Collector file exporter's length-prefixed stream).
+
+The file is parsed with a *lite* schema: the same field numbers as the OTLP trace proto,
+but only the fields the index needs; attributes, events and the rest stay as unknown
+fields inside upb's arena and come back, unchanged, when a span's details are shown
+(re-serialised and parsed with the full schema). Status and links are declared as
+`bytes`: most spans have neither, and reading bytes is far cheaper than walking a
+sub-message; they are parsed in full only for spans that have them.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from ..index import IndexBuilder
+from ..model import STATUS_ERROR, LinkDetail, Resource, Scope, SpanDetail, SpanEvent
+from .anyvalue import proto_attributes
+from .report import FileReport, LoadError, LoadReport
+from .sniff import ZSTD_MAGIC
+
+
+def _lite_classes() -> dict[str, Any]:
+    F = descriptor_pb2.FieldDescriptorProto
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="async_trace_tui_lite.proto", package="async_trace_tui_lite", syntax="proto3"
+    )
+    opt, rep = F.LABEL_OPTIONAL, F.LABEL_REPEATED
+
+    def message(name: str, fields: list[tuple[str, int, int, int, str]]) -> None:
+        m = fdp.message_type.add(name=name)
+        for fname, number, ftype, label, type_name in fields:
+            f = m.field.add(name=fname, number=number, type=ftype, label=label)
+            if type_name:
+                f.type_name = ".async_trace_tui_lite." + type_name
+
+    message("Span", [
+        ("trace_id", 1, F.TYPE_BYTES, opt, ""),
+        ("span_id", 2, F.TYPE_BYTES, opt, ""),
+        ("parent_span_id", 4, F.TYPE_BYTES, opt, ""),
+        ("name", 5, F.TYPE_BYTES, opt, ""),  # bytes: a bad UTF-8 name must not fail the file
+        ("kind", 6, F.TYPE_INT32, opt, ""),
+        ("start_time_unix_nano", 7, F.TYPE_FIXED64, opt, ""),
+        ("end_time_unix_nano", 8, F.TYPE_FIXED64, opt, ""),
+        ("links", 13, F.TYPE_BYTES, rep, ""),
+        ("status", 15, F.TYPE_BYTES, opt, ""),
+    ])
+    message("ScopeSpans", [
+        ("scope", 1, F.TYPE_BYTES, opt, ""),
+        ("spans", 2, F.TYPE_MESSAGE, rep, "Span"),
+    ])
+    message("ResourceSpans", [
+        ("resource", 1, F.TYPE_BYTES, opt, ""),
+        ("scope_spans", 2, F.TYPE_MESSAGE, rep, "ScopeSpans"),
+        # OTLP before 0.15: InstrumentationLibrarySpans, same layout as ScopeSpans.
+        ("instrumentation_library_spans", 1000, F.TYPE_MESSAGE, rep, "ScopeSpans"),
+    ])
+    message("TracesData", [("resource_spans", 1, F.TYPE_MESSAGE, rep, "ResourceSpans")])
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fdp)
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"async_trace_tui_lite.{name}"))
+        for name in ("TracesData", "Span")
+    }
+
+
+_LITE = _lite_classes()
+LiteTracesData = _LITE["TracesData"]
+_FullSpan = trace_pb2.Span
+_OK_STATUS = {b"", b"\x18\x00", b"\x18\x01"}
+_ERROR_STATUS = b"\x18\x02"
+
+
+def _status_code(raw: bytes) -> tuple[int, str]:
+    if raw == _ERROR_STATUS:
+        return STATUS_ERROR, ""
+    try:
+        st = trace_pb2.Status.FromString(raw)
+    except DecodeError:
+        return 0, ""
+    code = st.code if 0 <= st.code <= 2 else 0
+    return code, st.message
+
+
+class ProtoBlockSource:
+    """One ScopeSpans of a protobuf input; the lite message still holds every field."""
+
+    __slots__ = ("scope_spans", "positions")
+
+    def __init__(self, scope_spans: Any) -> None:
+        self.scope_spans = scope_spans
+        self.positions: list[int] | None = None  # set once a span of the block was skipped
+
+    def detail(self, offset: int) -> SpanDetail:
+        pos = offset if self.positions is None else self.positions[offset]
+        span = _FullSpan.FromString(self.scope_spans.spans[pos].SerializeToString())
+        return SpanDetail(
+            proto_attributes(span.attributes),
+            [SpanEvent(e.name, e.time_unix_nano, proto_attributes(e.attributes)) for e in span.events],
+            [LinkDetail(lk.trace_id, lk.span_id, proto_attributes(lk.attributes)) for lk in span.links],
+            span.status.message,
+            span.trace_state,
+        )
+
+
+class ProtoLoader:
+    def __init__(self, builder: IndexBuilder, report: LoadReport, file: FileReport,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.b = builder
+        self.report = report
+        self.file = file
+        self.progress = progress
+        self._resources: dict[bytes, Resource] = {}
+        self._scopes: dict[bytes, Scope] = {}
+        self._trace_cache: dict[bytes, int] = {}
+
+    def load_message(self, data: bytes) -> None:
+        self.file.format = "OTLP protobuf"
+        msg = LiteTracesData()
+        try:
+            msg.ParseFromString(data)
+        except DecodeError:
+            raise LoadError("truncated or corrupt protobuf (not a TracesData message)") from None
+        self._traces_data(msg, self.file.name)
+
+    def load_stream(self, data: bytes) -> None:
+        """[4-byte big-endian length][TracesData or zstd frame of one]..., as the Collector writes."""
+        self.file.format = "OTLP protobuf stream (Collector file exporter)"
+        pos, n, record = 0, len(data), 0
+        decompressor = None
+        while pos < n:
+            record += 1
+            where = f"{self.file.name}: message {record}"
+            if pos + 4 > n:
+                self.report.skip("truncated messages", where, f"file ends inside message {record}'s length prefix")
+                break
+            (size,) = struct.unpack_from(">I", data, pos)
+            body = data[pos + 4:pos + 4 + size]
+            pos += 4 + size
+            if len(body) < size:
+                self.report.skip("truncated messages", where,
+                                 f"message {record} is cut short ({len(body)} of {size} bytes)")
+                break
+            if body[:4] == ZSTD_MAGIC:
+                import zstandard
+
+                decompressor = decompressor or zstandard.ZstdDecompressor()
+                try:
+                    with decompressor.stream_reader(body) as r:
+                        body = r.read()
+                except zstandard.ZstdError as e:
+                    self.report.skip("corrupt messages", where, f"message {record}: corrupt zstd frame ({e})")
+                    continue
+                self.file.format = "OTLP protobuf stream, zstd per message (Collector file exporter)"
+            msg = LiteTracesData()
+            try:
+                msg.ParseFromString(body)
+            except DecodeError:
+                self.report.skip("corrupt messages", where, f"message {record} is not a valid TracesData")
+                continue
+            self._traces_data(msg, where)
+            if self.progress is not None:
+                self.progress(pos)
+        if record and not self.file.spans and self.report.skipped:
+            raise LoadError("no readable message in this protobuf stream")
+
+    # -- shared -------------------------------------------------------------------------
+
+    def _traces_data(self, msg: Any, where: str) -> None:
+        for rs in msg.resource_spans:
+            resource = self._resource(rs.resource)
+            for ss in rs.scope_spans or rs.instrumentation_library_spans:
+                if len(ss.spans):
+                    self._spans(ss, resource, self._scope(ss.scope), where)
+
+    def _resource(self, raw: bytes) -> Resource:
+        res = self._resources.get(raw)
+        if res is None:
+            try:
+                attrs = proto_attributes(resource_pb2.Resource.FromString(raw).attributes)
+            except DecodeError:
+                attrs = {}
+            res = self._resources[raw] = Resource(attrs)
+        return res
+
+    def _scope(self, raw: bytes) -> Scope:
+        scope = self._scopes.get(raw)
+        if scope is None:
+            try:
+                s = common_pb2.InstrumentationScope.FromString(raw)
+                scope = Scope(s.name, s.version, proto_attributes(s.attributes))
+            except DecodeError:
+                scope = Scope("", "", {})
+            self._scopes[raw] = scope
+        return scope
+
+    def _spans(self, ss: Any, resource: Resource, scope: Scope, where: str) -> None:
+        b = self.b
+        src = ProtoBlockSource(ss)
+        b.add_block(resource, scope, src)
+        report = self.report
+        tcache = self._trace_cache
+        trace_row = b.trace_row
+        names = b._names
+        a_trace, a_sid, a_pid = b.trace.append, b.span_id.append, b.parent_id.append
+        a_name, a_kind, a_status = b.name.append, b.kind.append, b.status.append
+        a_start, a_end = b.start.append, b.end.append
+        ok_status = _OK_STATUS
+        kept = 0
+        for pos, sp in enumerate(ss.spans):
+            tid = sp.trace_id
+            t = tcache.get(tid)
+            if t is None:
+                if len(tid) != 16 or not any(tid):
+                    self._skip_span(src, pos, kept, where, sp, f"trace id {tid.hex()!r} is not 16 bytes")
+                    continue
+                t = tcache[tid] = trace_row(tid)
+            sid = sp.span_id
+            if len(sid) != 8 or not any(sid):
+                self._skip_span(src, pos, kept, where, sp, f"span id {sid.hex()!r} is not 8 bytes")
+                continue
+            pid = sp.parent_span_id
+            if pid and len(pid) != 8:
+                report.warn("parent ids malformed (span kept as a root)", where,
+                            f"span {_name(sp)!r}: parent id {pid.hex()!r} is malformed; kept as a root")
+                pid = b""
+            kind = sp.kind
+            if not 0 <= kind <= 5:
+                kind = 0
+            st = sp.status
+            code = 0 if st in ok_status else _status_code(st)[0]
+            start = sp.start_time_unix_nano
+            end = sp.end_time_unix_nano
+            if end < start:
+                report.warn("spans ending before they start (duration shown as 0)", where,
+                            f"span {_name(sp)!r} ends before it starts (clock skew?)")
+                end = start
+            raw_name = sp.name
+            name = names.get(raw_name)
+            if name is None:
+                name = names[raw_name] = raw_name.decode("utf-8", "replace")
+            a_trace(t)
+            a_sid(sid)
+            a_pid(pid)
+            a_name(name)
+            a_kind(kind)
+            a_status(code)
+            a_start(start)
+            a_end(end)
+            if sp.links:
+                self._links(sp, len(b.span_id) - 1, where)
+            kept += 1
+            if src.positions is not None:
+                src.positions.append(pos)
+        self.file.spans += kept
+
+    def _skip_span(self, src: ProtoBlockSource, pos: int, kept: int, where: str, sp: Any, why: str) -> None:
+        self.report.skip("spans with an empty or malformed id", where, f"span {_name(sp)!r}: {why}")
+        if src.positions is None:
+            src.positions = list(range(kept))
+
+    def _links(self, sp: Any, row: int, where: str) -> None:
+        good = []
+        for raw in sp.links:
+            try:
+                lk = trace_pb2.Span.Link.FromString(raw)
+            except DecodeError:
+                lk = trace_pb2.Span.Link()
+            if len(lk.trace_id) != 16 or len(lk.span_id) != 8 or not any(lk.trace_id) or not any(lk.span_id):
+                self.report.skip("links with an empty or malformed id", where,
+                                 f"span {_name(sp)!r} has a link with an empty or malformed id")
+                continue
+            good.append((lk.trace_id, lk.span_id))
+        if good:
+            self.b.links[row] = good
+
+
+def _name(sp: Any) -> str:
+    return sp.name.decode("utf-8", "replace")

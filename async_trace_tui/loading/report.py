@@ -1,0 +1,89 @@
+"""What a load did: files read, records skipped and why, warnings. Shown by the CLI and TUI."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+
+class LoadError(Exception):
+    """A whole input could not be read; the message is one line for the user."""
+
+
+class FileReport:
+    __slots__ = ("name", "format", "spans", "error")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.format = ""
+        self.spans = 0
+        self.error = ""
+
+
+class LoadReport:
+    """Counts by reason, plus the first few messages of each reason with file and line."""
+
+    MAX_MESSAGES_PER_REASON = 5
+
+    def __init__(self) -> None:
+        self.files: list[FileReport] = []
+        self.skipped: Counter[str] = Counter()  # bad records, by reason
+        self.ignored: Counter[str] = Counter()  # not errors: other signals' lines
+        self.warnings: Counter[str] = Counter()  # loaded, but something was off
+        self.messages: list[str] = []
+        self._shown: Counter[str] = Counter()
+        self.spans = 0
+        self.traces = 0
+
+    def file(self, name: str) -> FileReport:
+        f = FileReport(name)
+        self.files.append(f)
+        return f
+
+    def _note(self, reason: str, where: str, detail: str) -> None:
+        if self._shown[reason] < self.MAX_MESSAGES_PER_REASON:
+            self._shown[reason] += 1
+            self.messages.append(f"{where}: {detail or reason}")
+
+    def skip(self, reason: str, where: str, detail: str = "", count: int = 1) -> None:
+        self.skipped[reason] += count
+        self._note(reason, where, detail)
+
+    def warn(self, reason: str, where: str, detail: str = "", count: int = 1) -> None:
+        self.warnings[reason] += count
+        self._note(reason, where, detail)
+
+    def ignore(self, reason: str, count: int = 1) -> None:
+        self.ignored[reason] += count
+
+    def fail(self, f: FileReport, message: str) -> None:
+        f.error = message
+        self.messages.append(f"{f.name}: {message}")
+
+    @property
+    def failed_files(self) -> list[FileReport]:
+        return [f for f in self.files if f.error]
+
+    def summary(self) -> str:
+        ok = len(self.files) - len(self.failed_files)
+        parts = [
+            f"loaded {self.spans:,} spans in {self.traces:,} traces "
+            f"from {ok} of {len(self.files)} file{'s' if len(self.files) != 1 else ''}"
+        ]
+        if self.skipped:
+            parts.append(
+                "skipped " + ", ".join(f"{n:,} {reason}" for reason, n in self.skipped.most_common())
+            )
+        if self.ignored:
+            parts.append(
+                "ignored " + ", ".join(f"{n:,} {reason}" for reason, n in self.ignored.most_common())
+            )
+        if self.warnings:
+            parts.append(
+                "warnings: "
+                + ", ".join(f"{n:,} {reason}" for reason, n in self.warnings.most_common())
+            )
+        return "; ".join(parts)
+
+    def lines(self) -> list[str]:
+        """The report as the CLI prints it to stderr: summary first, then the details."""
+        return [self.summary(), *self.messages]

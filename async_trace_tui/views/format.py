@@ -1,0 +1,59 @@
+"""Human formatting of durations, times and untrusted text, shared by every renderer."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+# C0/C1 control characters (ESC, BEL, CSI...) and the bidi overrides that can reorder a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(value: object) -> str:
+    """Text from span data, with terminal control characters made visible and harmless.
+
+    Rich markup is not a concern here: callers put this into `rich.text.Text`, which never
+    parses markup. Control characters are: an ESC would reach the terminal as is.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(_escape_char, text)
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    c = m.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+    return named.get(c, f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def duration(ns: int | float | None) -> str:
+    """12 ns, 3.4 µs, 12.4 ms, 2.10 s, 3m05s."""
+    if ns is None:
+        return "-"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000:
+        return f"{sign}{ns:.0f} ns"
+    if ns < 1_000_000:
+        return f"{sign}{ns / 1_000:.1f} µs"
+    if ns < 1_000_000_000:
+        return f"{sign}{ns / 1_000_000:.1f} ms"
+    if ns < 60_000_000_000:
+        return f"{sign}{ns / 1_000_000_000:.2f} s"
+    s = int(ns // 1_000_000_000)
+    if s < 3600:
+        return f"{sign}{s // 60}m{s % 60:02d}s"
+    return f"{sign}{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def timestamp(ns: int) -> str:
+    """UTC wall time with milliseconds; traces are compared across hosts, so no local zone."""
+    if ns <= 0:
+        return "-"
+    t = _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.UTC)
+    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+
+
+def short_id(hex_id: str, keep: int = 4) -> str:
+    return hex_id if len(hex_id) <= 2 * keep + 1 else f"{hex_id[:keep]}…{hex_id[-keep:]}"
