@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     headless = args.list or args.print_tree or args.json
+    from .views.grouping import GroupSpecError, parse_group_by
+
+    try:
+        parse_group_by(args.group_by)
+    except GroupSpecError as e:
+        parser.error(str(e))  # exits 2, before any file is read
     files = args.files or [str(default_sample())]
 
     if not headless:

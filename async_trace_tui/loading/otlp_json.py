@@ -181,7 +181,12 @@ class JsonLoader:
         try:
             _PLAIN.decode(view[:first_end])
         except msgspec.DecodeError:
-            self._document(view)  # a pretty-printed document, not JSON Lines
+            try:
+                self._document(view)  # a pretty-printed document, not JSON Lines
+            except LoadError:
+                if not _next_line_is_object(data, first_end + 1):
+                    raise
+                self._lines(data, view)  # JSON Lines whose first line is broken
             return
         self._lines(data, view)
 
@@ -292,15 +297,6 @@ class JsonLoader:
         links_map = b.links
         k = 0
         for sp in spans:
-            tid_text = sp.trace_id
-            t = tcache.get(tid_text)
-            if t is None:
-                tid = parse_id(tid_text, 16)
-                if tid is None:
-                    report.skip("spans with an empty or malformed id", where,
-                                f"span {sp.name!r}: trace id {tid_text!r} is not 16 bytes of hex or base64")
-                    continue
-                t = tcache[tid_text] = trace_row(tid)
             s = sp.span_id
             try:
                 sid = fromhex(s) if len(s) == 16 else parse_id(s, 8)
@@ -310,16 +306,27 @@ class JsonLoader:
                 report.skip("spans with an empty or malformed id", where,
                             f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex or base64")
                 continue
+            tid_text = sp.trace_id
+            t = tcache.get(tid_text)
+            if t is None:
+                tid = parse_id(tid_text, 16)
+                if tid is None:
+                    report.skip("spans with an empty or malformed id", where,
+                                f"span {sp.name!r}: trace id {tid_text!r} is not 16 bytes of hex or base64")
+                    continue
+                t = tcache[tid_text] = trace_row(tid)
             p = sp.parent_span_id
             if p:
                 try:
-                    pid = fromhex(p) if len(p) == 16 else parse_id(p, 8)
-                except ValueError:
+                    pid = fromhex(p) if len(p) == 16 else base64.b64decode(p, validate=True)
+                except ValueError:  # binascii.Error is a ValueError
                     pid = None
                 if not pid or len(pid) != 8:
                     report.warn("parent ids malformed (span kept as a root)", where,
                                 f"span {sp.name!r}: parent id {p!r} is malformed; kept as a root")
                     pid = b""
+                elif not any(pid):
+                    pid = b""  # the all-zero (invalid) id, as some converters write: no parent
             else:
                 pid = b""
             kind = sp.kind
@@ -413,6 +420,22 @@ class JsonLoader:
                         self.report.skip("malformed spans", where, f"span {name!r}: {_short(e)}")
                 if good:
                     self._spans(good, resource, scope, where)
+
+
+def _next_line_is_object(data: bytes, pos: int) -> bool:
+    """Whether the first non-blank line from `pos` is a JSON object on its own."""
+    n = len(data)
+    while pos < n:
+        end = data.find(b"\n", pos)
+        end = n if end < 0 else end
+        line = data[pos:end].strip()
+        if line:
+            try:
+                return isinstance(_PLAIN.decode(line), dict)
+            except msgspec.DecodeError:
+                return False
+        pos = end + 1
+    return False
 
 
 def _first(d: dict[str, Any], *keys: str) -> Any:

@@ -74,8 +74,10 @@ def _lite_classes() -> dict[str, Any]:
 _LITE = _lite_classes()
 LiteTracesData = _LITE["TracesData"]
 _FullSpan = trace_pb2.Span
-_OK_STATUS = {b"", b"\x18\x00", b"\x18\x01"}
+# The common encodings of a Status without a message: code UNSET, OK, ERROR.
+_PLAIN_STATUS = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
 _ERROR_STATUS = b"\x18\x02"
+_ZERO_SPAN_ID = bytes(8)
 
 
 def _status_code(raw: bytes) -> tuple[int, str]:
@@ -212,9 +214,13 @@ class ProtoLoader:
         a_trace, a_sid, a_pid = b.trace.append, b.span_id.append, b.parent_id.append
         a_name, a_kind, a_status = b.name.append, b.kind.append, b.status.append
         a_start, a_end = b.start.append, b.end.append
-        ok_status = _OK_STATUS
+        plain_status = _PLAIN_STATUS
         kept = 0
         for pos, sp in enumerate(ss.spans):
+            sid = sp.span_id
+            if len(sid) != 8 or not any(sid):
+                self._skip_span(src, pos, kept, where, sp, f"span id {sid.hex()!r} is not 8 bytes")
+                continue
             tid = sp.trace_id
             t = tcache.get(tid)
             if t is None:
@@ -222,20 +228,20 @@ class ProtoLoader:
                     self._skip_span(src, pos, kept, where, sp, f"trace id {tid.hex()!r} is not 16 bytes")
                     continue
                 t = tcache[tid] = trace_row(tid)
-            sid = sp.span_id
-            if len(sid) != 8 or not any(sid):
-                self._skip_span(src, pos, kept, where, sp, f"span id {sid.hex()!r} is not 8 bytes")
-                continue
             pid = sp.parent_span_id
             if pid and len(pid) != 8:
                 report.warn("parent ids malformed (span kept as a root)", where,
                             f"span {_name(sp)!r}: parent id {pid.hex()!r} is malformed; kept as a root")
                 pid = b""
+            elif pid == _ZERO_SPAN_ID:
+                pid = b""  # the all-zero (invalid) id, as some converters write: no parent
             kind = sp.kind
             if not 0 <= kind <= 5:
                 kind = 0
             st = sp.status
-            code = 0 if st in ok_status else _status_code(st)[0]
+            code = plain_status.get(st)
+            if code is None:
+                code = _status_code(st)[0]
             start = sp.start_time_unix_nano
             end = sp.end_time_unix_nano
             if end < start:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.table import Table
 from rich.text import Text
 
+from .dependencies import DepNode as DependencyNode
 from .format import duration, safe_text, timestamp
+from .glyphs import Glyphs
+from .labels import node_label
 from .traces import TraceRow
 
 
@@ -29,3 +34,24 @@ def traces_table(rows: list[TraceRow]) -> Table:
             str(r.links_in), str(r.links_out),
         )
     return t
+
+
+_MAX_PREFIX = 120  # deeper than this, the connector columns are elided, not drawn
+
+
+def tree_lines(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = None) -> Iterator[Text]:
+    """The dependencies tree as connector-prefixed lines, depth-first (iterative)."""
+    stack: list[tuple[DependencyNode, str, bool, int]] = [(root, "", True, 0)]
+    while stack:
+        node, prefix, last, depth = stack.pop()
+        line = Text(no_wrap=True)
+        if depth:
+            shown = prefix if len(prefix) <= _MAX_PREFIX else f"⋯[{depth}]⋯" + prefix[-_MAX_PREFIX // 2:]
+            line.append(shown + (g.last if last else g.branch) + g.edge[node.edge],
+                        "dim" if node.edge in ("sync", "root") else "yellow")
+        line.append_text(node_label(node, g, styles))
+        yield line
+        kids = node.children()
+        child_prefix = prefix + (g.blank if last else g.vertical) if depth else ""
+        for i in range(len(kids) - 1, -1, -1):
+            stack.append((kids[i], child_prefix, i == len(kids) - 1, depth + 1))

@@ -1,0 +1,468 @@
+"""The dependencies view model (SPEC §3): sync calls and async hand-offs as one lazy tree.
+
+From a focus span, the tree starts at its trace's root span(s). A *downstream* node lists its
+sync children, the spans that link to it (async-down, ⇢) and the spans it links to other than
+the one the view arrived from (async-up, ⇠). An *upstream* node (reached by ⇠ or by walking up
+to a caller) lists what led to it: its parent and the spans it links to. Siblings merge by the
+group key; async children are capped per direction with one `+N more` node; a span already on
+the path is a `cycle` leaf; a link to a span that is not loaded is a `missing` node.
+
+Children are computed only when asked for, so the first screenful costs the same whatever the
+trace's size. Shared by the TUI and the headless renderers, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..index import SpanIndex
+from ..model import KIND_CONSUMER
+from .grouping import aggregate, group_key_fn, group_value, parse_group_by
+
+# Node kinds and edges, as named in the JSON output.
+TRACE, SPAN, MISSING, MORE, CYCLE = "trace", "span", "missing", "more", "cycle"
+ROOT, SYNC, ASYNC_DOWN, ASYNC_UP, SYNC_UP = "root", "sync", "async-down", "async-up", "sync-up"
+ASYNC_EDGES = (ASYNC_DOWN, ASYNC_UP)
+_UPSTREAM = (ASYNC_UP, SYNC_UP)
+_EDGE_ORDER = {SYNC: 0, SYNC_UP: 1, ASYNC_DOWN: 2, ASYNC_UP: 3}
+_NEVER = 1 << 64
+
+
+class ViewOptions:
+    __slots__ = ("group_by", "agg", "show_internal", "async_cap", "depth")
+
+    def __init__(self, group_by: str = "operation", agg: str = "avg", show_internal: bool = True,
+                 async_cap: int = 3, depth: int | None = None) -> None:
+        parse_group_by(group_by)  # raises GroupSpecError on a bad spec
+        aggregate([0], agg)  # likewise for the aggregation
+        self.group_by = group_by
+        self.agg = agg
+        self.show_internal = show_internal
+        self.async_cap = async_cap
+        self.depth = depth  # async hops followed; None: no limit (the TUI expands lazily)
+
+    def replace(self, **changes: Any) -> ViewOptions:
+        values = {k: getattr(self, k) for k in self.__slots__}
+        values.update(changes)
+        return ViewOptions(**values)
+
+
+class _Cand:
+    """One span (or missing span) about to become part of a child node."""
+
+    __slots__ = ("edge", "row", "via", "lag", "missing", "cycle")
+
+    def __init__(self, edge: str, row: int, via: int, lag: int | None,
+                 missing: tuple[bytes, bytes] | None = None) -> None:
+        self.edge = edge
+        self.row = row  # -1 for a missing span
+        self.via = via  # the span of the parent node this one was reached from
+        self.lag = lag
+        self.missing = missing
+        self.cycle = False
+
+
+class DepNode:
+    """One row of the dependencies tree: a span, or spans merged by the group key."""
+
+    __slots__ = ("view", "kind", "edge", "rows", "vias", "lags", "parent_node", "hops",
+                 "missing", "hidden", "_children", "_rest", "_key")
+
+    def __init__(self, view: DependencyView, kind: str, edge: str, rows: list[int],
+                 vias: list[int], lags: list[int], parent_node: DepNode | None, hops: int,
+                 missing: tuple[bytes, bytes] | None = None, key: Any = None) -> None:
+        self.view = view
+        self.kind = kind
+        self.edge = edge
+        self.rows = rows
+        self.vias = vias
+        self.lags = lags
+        self.parent_node = parent_node
+        self.hops = hops  # async edges between the view's root and this node
+        self.missing = missing
+        self.hidden = 0  # for a `more` node: the async calls it stands for
+        self._children: list[DepNode] | None = None
+        self._rest: list[DepNode] = []  # what a `more` node expands into
+        self._key = key
+
+    # -- what renderers show -------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        if self.kind == MORE:
+            return self.hidden
+        return len(self.vias) if self.kind == MISSING else len(self.rows)
+
+    @property
+    def upstream(self) -> bool:
+        return self.edge in _UPSTREAM
+
+    @property
+    def is_async_edge(self) -> bool:
+        return self.edge in ASYNC_EDGES
+
+    @property
+    def service(self) -> str:
+        if self.kind == MORE or self.kind == MISSING:
+            return ""
+        return _one_or_count(self.view.index.service(r) for r in self.rows) or ""
+
+    @property
+    def operation(self) -> str:
+        if self.kind == MORE:
+            return f"+{self.hidden} more async call{'s' if self.hidden != 1 else ''}"
+        if self.kind == MISSING:
+            return "(span not loaded)"
+        return _one_or_count((self.view.index.name[r] for r in self.rows), "operations") or ""
+
+    @property
+    def group_label(self) -> str | None:
+        """`key=value` for attr:/resource: grouping, shown beside the operation."""
+        if self.kind not in (SPAN, CYCLE) or not self.rows:
+            return None
+        return group_value(self.view.index, self.view.options.group_by, self.rows[0])
+
+    @property
+    def shape(self) -> str | None:
+        if self.kind in (SPAN, CYCLE) and self.rows:
+            return self.view.index.shape(self.rows[0])
+        return None
+
+    @property
+    def async_trace(self) -> bool:
+        """Reached across a link into another trace: drawn with double lines."""
+        if self.kind in (TRACE, MORE) or self.parent_node is None:
+            return False
+        trace = self.view.index.trace
+        if self.kind == MISSING:
+            tid = self.missing[0] if self.missing else b""
+            return any(v >= 0 and self.view.index.trace_ids[trace[v]] != tid for v in self.vias)
+        return any(v >= 0 and trace[r] != trace[v] for r, v in zip(self.rows, self.vias, strict=False))
+
+    @property
+    def duration_ns(self) -> int:
+        idx = self.view.index
+        if self.kind == TRACE:
+            s = idx.traces[idx.trace[self.rows[0]]]
+            return s.duration
+        if self.kind in (MORE, MISSING):
+            return 0
+        value = aggregate([idx.end[r] - idx.start[r] for r in self.rows], self.view.options.agg)
+        return value or 0
+
+    @property
+    def start_ns(self) -> int:
+        start = self.view.index.start
+        return min((start[r] for r in self.rows), default=_NEVER)
+
+    @property
+    def errors(self) -> int:
+        idx = self.view.index
+        if self.kind == TRACE:
+            return idx.traces[idx.trace[self.rows[0]]].errors
+        return sum(1 for r in self.rows if idx.is_error(r))
+
+    @property
+    def lag_ns(self) -> int | None:
+        if not self.is_async_edge or self.kind == MORE:
+            return None
+        return aggregate(self.lags, self.view.options.agg)
+
+    @property
+    def trace_ids(self) -> list[str]:
+        if self.kind == MISSING and self.missing:
+            return [self.missing[0].hex()]
+        idx = self.view.index
+        seen: dict[int, None] = {}
+        for r in self.rows:
+            seen.setdefault(idx.trace[r])
+        return [idx.trace_ids[t].hex() for t in seen]
+
+    @property
+    def span_ids(self) -> list[str]:
+        if self.kind == MISSING and self.missing:
+            return [self.missing[1].hex()]
+        if self.kind == MORE:
+            return []
+        return [self.view.index.span_id[r].hex() for r in self.rows]
+
+    @property
+    def is_focus(self) -> bool:
+        return self.kind == SPAN and self.view.focus in self.rows
+
+    @property
+    def key(self) -> Any:
+        """Identifies the node among its siblings, stable across rebuilds of the view."""
+        return self._key
+
+    def ancestors(self) -> Iterator[DepNode]:
+        node = self.parent_node
+        while node is not None:
+            yield node
+            node = node.parent_node
+
+    # -- children ------------------------------------------------------------------------
+
+    def children(self) -> list[DepNode]:
+        if self._children is None:
+            self._children = self.view._children_of(self)
+        return self._children
+
+    @property
+    def expandable(self) -> bool:
+        if self.kind == MORE:
+            return True
+        return bool(self.children())
+
+    @property
+    def children_known(self) -> bool:
+        return self._children is not None
+
+
+def _one_or_count(values: Iterator[str], what: str = "services") -> str:
+    first: str | None = None
+    others: set[str] = set()
+    for v in values:
+        if first is None:
+            first = v
+        elif v != first:
+            others.add(v)
+    if first is None:
+        return ""
+    return first if not others else f"{len(others) + 1} {what}"
+
+
+class DependencyView:
+    """The tree for one focus span under one set of options."""
+
+    def __init__(self, index: SpanIndex, focus: int, options: ViewOptions | None = None) -> None:
+        self.index = index
+        self.focus = focus
+        self.options = options or ViewOptions()
+        self._key_of: Callable[[int], Any] = group_key_fn(index, self.options.group_by)
+        trace = index.trace[focus]
+        roots = index.roots(trace)
+        self.root = DepNode(self, TRACE, ROOT, roots, [-1] * len(roots), [], None, 0,
+                            key=("trace", index.trace_ids[trace]))
+
+    # -- visibility of internal spans ---------------------------------------------------
+
+    def _hidden(self, row: int) -> bool:
+        idx = self.index
+        return (not self.options.show_internal and idx.is_internal(row)
+                and idx.parent[row] >= 0 and row != self.focus)
+
+    def visible(self, row: int) -> int:
+        """The row itself, or its nearest visible ancestor when it is a hidden internal span."""
+        parent = self.index.parent
+        while self._hidden(row):
+            row = parent[row]
+        return row
+
+    def _relations(self, row: int) -> tuple[list[int], list[tuple[int, int]], list[tuple[Any, ...]]]:
+        """Sync children, (linking span, linked span) pairs in, (trace id, span id, target,
+        linking span) out; hidden internal descendants are folded into the row."""
+        idx = self.index
+        if self.options.show_internal:
+            return (idx.children(row), [(src, row) for src in idx.linked_from(row)],
+                    [(t, s, target, row) for t, s, target in idx.links_of(row)])
+        kids: list[int] = []
+        lin: list[tuple[int, int]] = []
+        lout: list[tuple[Any, ...]] = []
+        stack = [row]
+        while stack:
+            x = stack.pop()
+            lin.extend((src, x) for src in idx.linked_from(x))
+            lout.extend((t, s, target, x) for t, s, target in idx.links_of(x))
+            for c in idx.children(x):
+                if self._hidden(c):
+                    stack.append(c)
+                else:
+                    kids.append(c)
+        kids.sort(key=idx.start.__getitem__)
+        return kids, lin, lout
+
+    # -- expansion -----------------------------------------------------------------------
+
+    def _children_of(self, node: DepNode) -> list[DepNode]:
+        if node.kind in (MORE, MISSING, CYCLE):
+            return []
+        idx = self.index
+        start, end, parent = idx.start, idx.end, idx.parent
+        depth = self.options.depth
+        want_async = depth is None or node.hops < depth
+        cands: list[_Cand] = []
+        if node.kind == TRACE:
+            cands = [_Cand(SYNC, r, -1, None) for r in node.rows]
+        elif not node.upstream:
+            for r, via in zip(node.rows, node.vias, strict=True):
+                kids, lin, lout = self._relations(r)
+                for c in kids:
+                    if idx.kind[c] == KIND_CONSUMER:
+                        if want_async:
+                            p = parent[c]
+                            cands.append(_Cand(ASYNC_DOWN, c, r, start[c] - end[p]))
+                    else:
+                        cands.append(_Cand(SYNC, c, r, None))
+                if not want_async:
+                    continue
+                for effect, cause in lin:
+                    cands.append(_Cand(ASYNC_DOWN, self.visible(effect), r, start[effect] - end[cause]))
+                # The link the view arrived over is the way back, not a new call.
+                came_over = via if node.edge == ASYNC_DOWN else -1
+                for tid, sid, target, effect in lout:
+                    if target is not None and self.visible(target) == came_over:
+                        continue
+                    cands.append(self._link_target(tid, sid, target, effect, r))
+        else:
+            for r in node.rows:
+                p = parent[r]
+                while p >= 0 and self._hidden(p):
+                    p = parent[p]
+                consumer = idx.kind[r] == KIND_CONSUMER
+                edge = ASYNC_UP if consumer else SYNC_UP
+                if edge == SYNC_UP or want_async:
+                    if p >= 0:
+                        cands.append(_Cand(edge, p, r, start[r] - end[p] if consumer else None))
+                    elif idx.parent_id[r]:
+                        cands.append(_Cand(edge, -1, r, None,
+                                           missing=(idx.trace_id_of(r), idx.parent_id[r])))
+                if want_async:
+                    for tid, sid, target, effect in self._relations(r)[2]:
+                        cands.append(self._link_target(tid, sid, target, effect, r))
+        return self._group(node, cands)
+
+    def _link_target(self, tid: bytes, sid: bytes, target: int | None, effect: int,
+                     via: int) -> _Cand:
+        idx = self.index
+        if target is None:
+            return _Cand(ASYNC_UP, -1, via, None, missing=(tid, sid))
+        return _Cand(ASYNC_UP, self.visible(target), via, idx.start[effect] - idx.end[target])
+
+    def _group(self, node: DepNode, cands: list[_Cand]) -> list[DepNode]:
+        if not cands:
+            return []
+        on_path: set[int] | None = None
+        key_of = self._key_of
+        groups: dict[Any, list[_Cand]] = {}
+        for c in cands:
+            if c.edge != SYNC and c.row >= 0:
+                # Sync calls form a tree; only a hop across a link (or up) can come back.
+                if on_path is None:
+                    on_path = set(node.rows)
+                    for a in node.ancestors():
+                        on_path.update(a.rows)
+                c.cycle = c.row in on_path
+            if c.row < 0:
+                key = (c.edge, MISSING, c.missing)
+            else:
+                key = (c.edge, CYCLE if c.cycle else SPAN, key_of(c.row))
+            groups.setdefault(key, []).append(c)
+
+        made: list[DepNode] = []
+        for key, members in groups.items():
+            edge, kind = key[0], key[1]
+            rows: list[int] = []
+            vias: list[int] = []
+            lags: list[int] = []
+            seen: set[tuple[int, int]] = set()
+            for c in members:
+                if (c.row, c.via) in seen and c.row >= 0:
+                    continue  # the same span reached twice from one span (two links)
+                seen.add((c.row, c.via))
+                if c.row >= 0:
+                    rows.append(c.row)
+                vias.append(c.via)
+                if c.lag is not None:
+                    lags.append(c.lag)
+            hops = node.hops + (1 if edge in ASYNC_EDGES else 0)
+            made.append(DepNode(self, kind, edge, rows, vias, lags, node, hops,
+                                missing=members[0].missing, key=key))
+        start = self.index.start
+
+        def order(n: DepNode) -> tuple[int, int]:
+            return _EDGE_ORDER[n.edge], min((start[r] for r in n.rows), default=_NEVER)
+
+        made.sort(key=order)
+        cap = self.options.async_cap
+        if not cap:
+            return made
+        out: list[DepNode] = []
+        for edge in (SYNC, SYNC_UP, ASYNC_DOWN, ASYNC_UP):
+            same = [n for n in made if n.edge == edge]
+            if edge in ASYNC_EDGES and len(same) > cap:
+                rest = same[cap:]
+                more = DepNode(self, MORE, edge, [], [], [], node, node.hops + 1, key=(edge, MORE))
+                more.hidden = sum(n.count for n in rest)
+                more._rest = rest
+                same = same[:cap] + [more]
+            out.extend(same)
+        return out
+
+    def expand_more(self, more: DepNode) -> list[DepNode]:
+        """Replace a `+N more` node by the nodes it stands for; returns them."""
+        parent = more.parent_node
+        if more.kind != MORE or parent is None or parent._children is None:
+            return []
+        siblings = parent._children
+        at = siblings.index(more)
+        siblings[at:at + 1] = more._rest
+        return more._rest
+
+    # -- opening the view ----------------------------------------------------------------
+
+    def focus_path(self) -> list[DepNode]:
+        """Nodes from the root to the one holding the focus span (expanding them)."""
+        idx = self.index
+        chain = [self.focus]
+        row = self.focus
+        while idx.parent[row] >= 0:
+            row = idx.parent[row]
+            if not self._hidden(row):
+                chain.append(row)
+        chain.reverse()
+        path = [self.root]
+        node = self.root
+        for row in chain:
+            nxt = next((c for c in node.children() if row in c.rows and c.kind == SPAN), None)
+            if nxt is None:
+                break
+            path.append(nxt)
+            node = nxt
+        return path
+
+    def initial_expansion(self, budget: int = 500) -> list[DepNode]:
+        """Which nodes the TUI opens expanded: the focus trace's own spans, level by level,
+        until about `budget` rows show, plus the path to the focus. Async branches show
+        their first node, collapsed."""
+        expanded: list[DepNode] = []
+        shown = 1
+        level = [self.root]
+        while level and shown < budget:
+            nxt: list[DepNode] = []
+            for node in level:
+                if shown >= budget:
+                    break
+                kids = node.children()
+                expanded.append(node)
+                shown += len(kids)
+                nxt.extend(k for k in kids if k.edge == SYNC and k.kind == SPAN)
+            level = nxt
+        seen = {id(n) for n in expanded}
+        for node in self.focus_path()[:-1]:
+            if id(node) not in seen:
+                expanded.append(node)
+        return expanded
+
+
+def walk(root: DepNode) -> Iterator[tuple[DepNode, int]]:
+    """Every node (depth-first, children in order) with its depth; iterative, so a trace
+    100,000 spans deep does not hit Python's recursion limit."""
+    stack: list[tuple[DepNode, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        kids = node.children()
+        for child in reversed(kids):
+            stack.append((child, depth + 1))

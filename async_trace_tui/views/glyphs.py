@@ -1,0 +1,53 @@
+"""The legend's glyphs and line pieces, in Unicode and in plain ASCII (`--ascii`)."""
+
+from __future__ import annotations
+
+
+class Glyphs:
+    __slots__ = ("shape", "trace", "missing", "more", "cycle", "error", "focus", "async_open",
+                 "async_close", "branch", "last", "vertical", "blank", "edge", "legend")
+
+    def __init__(self, **kw: object) -> None:
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+UNICODE = Glyphs(
+    shape={"http": "◆", "pubsub": "⬡", "database": "■", "generic": "●"},
+    trace="▣", missing="?", more="…", cycle="↺", error="✗", focus="◀ focus",
+    async_open="║", async_close="║",
+    branch="├", last="└", vertical="│ ", blank="  ",
+    # What follows the branch character, by edge: solid for sync, dotted for async,
+    # the arrow pointing the way the work flowed.
+    edge={"sync": "─", "sync-up": "◀─", "async-down": "┄▶", "async-up": "◀┄", "root": ""},
+    legend=[
+        ("┄▶", "async request (a span link, or a consumed message)"),
+        ("─", "sync request (parent → child)"),
+        ("║ ║", "async trace (reached across a link)"),
+        ("▶ ◀", "direction of the flow: ▶ caused by this node, ◀ led to it"),
+        ("◆", "HTTP"), ("⬡", "pub/sub"), ("■", "database"), ("●", "generic"),
+        ("?", "span not loaded"), ("✗", "error"), ("↺", "cycle (already on the path)"),
+        ("…", "more async calls, expand to list them"),
+    ],
+)
+
+ASCII = Glyphs(
+    shape={"http": "<>", "pubsub": "{}", "database": "[]", "generic": "()"},
+    trace="##", missing="??", more="...", cycle="@", error="!", focus="<= focus",
+    async_open="||", async_close="||",
+    branch="|", last="`", vertical="| ", blank="  ",
+    edge={"sync": "-", "sync-up": "<-", "async-down": ".>", "async-up": "<.", "root": ""},
+    legend=[
+        (".>", "async request (a span link, or a consumed message)"),
+        ("-", "sync request (parent -> child)"),
+        ("|| ||", "async trace (reached across a link)"),
+        ("> <", "direction of the flow: > caused by this node, < led to it"),
+        ("<>", "HTTP"), ("{}", "pub/sub"), ("[]", "database"), ("()", "generic"),
+        ("??", "span not loaded"), ("!", "error"), ("@", "cycle (already on the path)"),
+        ("...", "more async calls, expand to list them"),
+    ],
+)
+
+
+def glyphs(ascii_only: bool = False) -> Glyphs:
+    return ASCII if ascii_only else UNICODE
