@@ -27,7 +27,7 @@ def _escape_char(m: re.Match[str]) -> str:
     return named.get(c, f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
 
 
-def duration(ns: int | float | None) -> str:
+def duration(ns: int | float | None, micro: str = "µs") -> str:
     """12 ns, 3.4 µs, 12.4 ms, 2.10 s, 3m05s."""
     if ns is None:
         return "-"
@@ -36,7 +36,7 @@ def duration(ns: int | float | None) -> str:
     if ns < 1_000:
         return f"{sign}{ns:.0f} ns"
     if ns < 1_000_000:
-        return f"{sign}{ns / 1_000:.1f} µs"
+        return f"{sign}{ns / 1_000:.1f} {micro}"
     if ns < 1_000_000_000:
         return f"{sign}{ns / 1_000_000:.1f} ms"
     if ns < 60_000_000_000:
@@ -55,5 +55,5 @@ def timestamp(ns: int) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 
-def short_id(hex_id: str, keep: int = 4) -> str:
-    return hex_id if len(hex_id) <= 2 * keep + 1 else f"{hex_id[:keep]}…{hex_id[-keep:]}"
+def short_id(hex_id: str, keep: int = 4, ellipsis: str = "…") -> str:
+    return hex_id if len(hex_id) <= 2 * keep + 1 else f"{hex_id[:keep]}{ellipsis}{hex_id[-keep:]}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class Glyphs:
     __slots__ = ("shape", "trace", "missing", "more", "cycle", "error", "focus", "async_open",
-                 "async_close", "branch", "last", "vertical", "blank", "edge", "legend")
+                 "async_close", "sep", "times", "ellipsis", "micro", "branch", "last", "vertical", "blank", "edge", "legend")
 
     def __init__(self, **kw: object) -> None:
         for k, v in kw.items():
@@ -15,7 +15,7 @@ class Glyphs:
 UNICODE = Glyphs(
     shape={"http": "◆", "pubsub": "⬡", "database": "■", "generic": "●"},
     trace="▣", missing="?", more="…", cycle="↺", error="✗", focus="◀ focus",
-    async_open="║", async_close="║",
+    async_open="║", async_close="║", sep=" · ", times="×", ellipsis="…", micro="µs",
     branch="├", last="└", vertical="│ ", blank="  ",
     # What follows the branch character, by edge: solid for sync, dotted for async,
     # the arrow pointing the way the work flowed.
@@ -34,7 +34,7 @@ UNICODE = Glyphs(
 ASCII = Glyphs(
     shape={"http": "<>", "pubsub": "{}", "database": "[]", "generic": "()"},
     trace="##", missing="??", more="...", cycle="@", error="!", focus="<= focus",
-    async_open="||", async_close="||",
+    async_open="||", async_close="||", sep=" - ", times="x", ellipsis="..", micro="us",
     branch="|", last="`", vertical="| ", blank="  ",
     edge={"sync": "-", "sync-up": "<-", "async-down": ".>", "async-up": "<.", "root": ""},
     legend=[

@@ -17,7 +17,7 @@ def parse_hex_id(text: str, size: int, what: str, error: type[Exception]) -> byt
     try:
         raw = bytes.fromhex(text.strip())
     except ValueError:
-        raise error(f"{what} {text!r} is not hex") from None
+        raw = b""
     if len(raw) != size:
         raise error(f"{what} {text!r} is not {size * 2} hex digits")
     return raw

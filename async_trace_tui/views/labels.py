@@ -34,16 +34,16 @@ def node_label(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None) -
     if kind == MISSING:
         tid, sid = node.trace_ids[0], node.span_ids[0]
         t.append(f"{g.missing} span not loaded ", st["missing"])
-        t.append(f"trace {short_id(tid)} span {sid}", st["missing"])
+        t.append(f"trace {short_id(tid, ellipsis=g.ellipsis)} span {sid}", st["missing"])
         if node.count > 1:
-            t.append(f"  ×{node.count}", st["count"])
+            t.append(f"  {g.times}{node.count}", st["count"])
         return t
     if kind == TRACE:
-        t.append(f"{g.trace} trace {short_id(node.trace_ids[0])}  ", st["glyph"])
+        t.append(f"{g.trace} trace {short_id(node.trace_ids[0], ellipsis=g.ellipsis)}  ", st["glyph"])
         t.append(safe_text(node.service), st["service"])
-        t.append(" · ")
+        t.append(g.sep)
         t.append(safe_text(node.operation), st["operation"])
-        t.append(f"  {duration(node.duration_ns)}", st["duration"])
+        t.append(f"  {duration(node.duration_ns, g.micro)}", st["duration"])
         if node.errors:
             t.append(f"  {g.error}{node.errors}", st["error"])
         return t
@@ -53,7 +53,7 @@ def node_label(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None) -
         t.append(g.async_open, st["async"])
     t.append(g.shape.get(node.shape or "generic", "?") + " ", st["glyph"])
     t.append(safe_text(node.service), st["service"])
-    t.append(" · ")
+    t.append(g.sep)
     t.append(safe_text(node.operation), st["operation"])
     group = node.group_label
     if group is not None:
@@ -62,14 +62,14 @@ def node_label(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None) -
         t.append(g.async_close, st["async"])
     agg = node.view.options.agg
     prefix = f"{agg} " if node.count > 1 else ""
-    t.append(f"  {prefix}{duration(node.duration_ns)}", st["duration"])
+    t.append(f"  {prefix}{duration(node.duration_ns, g.micro)}", st["duration"])
     if node.count > 1:
-        t.append(f"  ×{node.count}", st["count"])
+        t.append(f"  {g.times}{node.count}", st["count"])
     if node.errors:
         t.append(f"  {g.error}" + (str(node.errors) if node.count > 1 else ""), st["error"])
     lag = node.lag_ns
     if lag is not None:
-        t.append(f"  lag {prefix}{duration(lag)}", st["lag"])
+        t.append(f"  lag {prefix}{duration(lag, g.micro)}", st["lag"])
     if kind == CYCLE:
         t.append(f"  {g.cycle} cycle", st["dim"])
     if node.is_focus:

@@ -46,7 +46,7 @@ def tree_lines(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = 
         node, prefix, last, depth = stack.pop()
         line = Text(no_wrap=True)
         if depth:
-            shown = prefix if len(prefix) <= _MAX_PREFIX else f"⋯[{depth}]⋯" + prefix[-_MAX_PREFIX // 2:]
+            shown = prefix if len(prefix) <= _MAX_PREFIX else f"{g.ellipsis}[{depth}]{g.ellipsis}" + prefix[-_MAX_PREFIX // 2:]
             line.append(shown + (g.last if last else g.branch) + g.edge[node.edge],
                         "dim" if node.edge in ("sync", "root") else "yellow")
         line.append_text(node_label(node, g, styles))

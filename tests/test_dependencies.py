@@ -1,0 +1,400 @@
+"""The dependencies view model (SPEC §3) on SDK-written data: the bundled sample was recorded
+with the real OpenTelemetry SDK by sample_data/generate.py (five front-end checkouts publish
+to Kafka; one batch consumer links to all five producers; it publishes to a second worker
+whose consumer also links to a span that is not in the file; an inventory consumer is a
+CONSUMER child of one producer; a `retry backoff` INTERNAL span has a child)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from async_trace_tui.cli import main
+from async_trace_tui.loading import default_sample, load
+from async_trace_tui.views.dependencies import (
+    ASYNC_DOWN,
+    ASYNC_UP,
+    CYCLE,
+    MISSING,
+    MORE,
+    SPAN,
+    SYNC,
+    SYNC_UP,
+    TRACE,
+    DependencyView,
+    DepNode,
+    ViewOptions,
+    walk,
+)
+from async_trace_tui.views.render_json import to_json
+
+
+@pytest.fixture(scope="module")
+def sample():
+    index, report = load([str(default_sample())])
+    assert not report.skipped
+    return index
+
+
+def rows_named(index, name, service=None):
+    return [r for r in range(len(index)) if index.name[r] == name
+            and (service is None or index.service(r) == service)]
+
+
+def only(index, name, service=None):
+    rows = rows_named(index, name, service)
+    assert len(rows) == 1, (name, rows)
+    return rows[0]
+
+
+def child(node: DepNode, operation: str, edge: str | None = None, kind: str = SPAN) -> DepNode:
+    found = [c for c in node.children() if c.operation == operation and c.kind == kind
+             and (edge is None or c.edge == edge)]
+    assert len(found) == 1, [(c.kind, c.edge, c.operation) for c in node.children()]
+    return found[0]
+
+
+def focus_node(view: DependencyView) -> DepNode:
+    return view.focus_path()[-1]
+
+
+def test_the_view_starts_at_the_focus_traces_root_with_the_path_expanded(sample):
+    publish = rows_named(sample, "orders publish")[0]
+    view = DependencyView(sample, publish)
+    path = view.focus_path()
+    assert path[0].kind == TRACE and path[0].rows == sample.roots(sample.trace[publish])
+    assert [n.operation for n in path[1:]] == [
+        "GET /checkout", "POST /orders", "POST /orders", "orders publish"]
+    assert path[-1].is_focus and path[-1].rows == [publish]
+    assert all(n.edge == SYNC for n in path[1:])
+
+
+def test_batch_consumer_lists_three_producers_and_a_more_node(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    view = DependencyView(sample, consumer, ViewOptions(group_by="none"))
+    node = focus_node(view)
+    up = [c for c in node.children() if c.edge == ASYNC_UP]
+    producers = sorted(rows_named(sample, "orders publish"), key=sample.start.__getitem__)
+    assert len(producers) == 5
+    assert [c.kind for c in up] == [SPAN, SPAN, SPAN, MORE]
+    assert [c.rows for c in up[:3]] == [[p] for p in producers[:3]]  # the earliest three
+    assert up[3].hidden == 2 and up[3].operation == "+2 more async calls"
+    # expanding the `more` node lists the other two in its place
+    shown = view.expand_more(up[3])
+    assert [c.rows for c in shown] == [[p] for p in producers[3:]]
+    assert [c.rows for c in node.children() if c.edge == ASYNC_UP] == [[p] for p in producers]
+
+
+def test_async_cap_option(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    for cap, expected in ((0, 5), (1, 2), (5, 5)):
+        node = focus_node(DependencyView(sample, consumer, ViewOptions(group_by="none", async_cap=cap)))
+        assert len([c for c in node.children() if c.edge == ASYNC_UP]) == expected
+
+
+@pytest.mark.parametrize("agg", ["max", "min", "avg", "sum"])
+def test_grouping_by_operation_merges_converging_producers(sample, agg):
+    consumer = only(sample, "orders process", "payments-worker")
+    node = focus_node(DependencyView(sample, consumer, ViewOptions(agg=agg)))
+    merged = child(node, "orders publish", ASYNC_UP)
+    producers = rows_named(sample, "orders publish")
+    durations = [sample.end[r] - sample.start[r] for r in producers]
+    lags = [sample.start[consumer] - sample.end[r] for r in producers]
+    expect = {"max": max, "min": min, "sum": sum,
+              "avg": lambda v: round(sum(v) / len(v))}[agg]
+    assert merged.count == 5 and sorted(merged.rows) == sorted(producers)
+    assert merged.duration_ns == expect(durations)
+    assert merged.lag_ns == expect(lags)
+    assert merged.async_trace  # the producers live in other traces
+    assert len(merged.trace_ids) == 5
+    # merged children: the five producers' callers, merged again
+    callers = child(merged, "POST /orders", SYNC_UP)
+    assert callers.count == 5 and all(sample.service(r) == "checkout" for r in callers.rows)
+
+
+def test_two_hop_async_chain_and_missing_link(sample):
+    root = only(sample, "GET /checkout", "frontend") if len(rows_named(sample, "GET /checkout")) == 1 \
+        else sorted(rows_named(sample, "GET /checkout"), key=sample.start.__getitem__)[0]
+    view = DependencyView(sample, root, ViewOptions(group_by="none"))
+    node = view.root
+    for op in ("GET /checkout", "POST /orders", "POST /orders", "orders publish"):
+        node = child(node, op)
+    hop1 = [c for c in node.children() if c.edge == ASYNC_DOWN]
+    assert {sample.service(c.rows[0]) for c in hop1} == {"payments-worker", "inventory"}
+    batch = next(c for c in hop1 if sample.service(c.rows[0]) == "payments-worker")
+    assert batch.async_trace and batch.hops == 1
+    assert batch.lag_ns == sample.start[batch.rows[0]] - sample.end[node.rows[0]]
+    # from the consumer: the four other producers upstream (not the one we came from)
+    assert sum(c.count for c in batch.children() if c.edge == ASYNC_UP) == 4
+    hop2 = child(child(batch, "email publish", SYNC), "email process", ASYNC_DOWN)
+    assert hop2.hops == 2 and hop2.async_trace
+    missing = [c for c in hop2.children() if c.kind == MISSING]
+    assert len(missing) == 1 and missing[0].edge == ASYNC_UP
+    assert missing[0].trace_ids == ["603ae5da46635a99e910fc8d0f06e36b"]
+    assert missing[0].span_ids == ["bda039233dde8fcb"]
+
+
+def test_consumer_child_is_an_async_edge_in_the_same_trace(sample):
+    inventory = only(sample, "orders process", "inventory")
+    producer = sample.parent[inventory]
+    node = focus_node(DependencyView(sample, producer, ViewOptions(group_by="none")))
+    inv = next(c for c in node.children() if c.rows == [inventory])
+    assert inv.edge == ASYNC_DOWN and not inv.async_trace
+    assert inv.lag_ns == sample.start[inventory] - sample.end[producer]
+    # and the path to a span under it runs through that async edge
+    path = DependencyView(sample, only(sample, "reserve stock"), ViewOptions(group_by="none")).focus_path()
+    assert [n.edge for n in path][-2:] == [ASYNC_DOWN, SYNC]
+
+
+def test_upstream_node_lists_its_caller_chain(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    node = focus_node(DependencyView(sample, consumer, ViewOptions(group_by="none")))
+    producer = next(c for c in node.children() if c.edge == ASYNC_UP and c.kind == SPAN)
+    chain = []
+    while True:
+        ups = [c for c in producer.children() if c.edge == SYNC_UP]
+        if not ups:
+            break
+        producer = ups[0]
+        chain.append((producer.service, producer.operation))
+    assert chain == [("checkout", "POST /orders"), ("frontend", "POST /orders"),
+                     ("frontend", "GET /checkout")]
+
+
+def test_hide_internal_keeps_the_internal_spans_children(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    backoff = only(sample, "retry backoff")
+    retry = sample.children(backoff)[0]
+    shown = DependencyView(sample, consumer, ViewOptions(group_by="none"))
+    hidden = DependencyView(sample, consumer, ViewOptions(group_by="none", show_internal=False))
+
+    def all_rows(view):
+        return {r for n, _ in walk_bounded(view.root) for r in n.rows if n.kind == SPAN}
+
+    internal = {r for r in all_rows(shown) if sample.is_internal(r) and sample.parent[r] >= 0}
+    assert backoff in internal
+    assert all_rows(hidden) == all_rows(shown) - internal
+    # the retry (child of the hidden `retry backoff`) now hangs from the failed charge card
+    charge = next(n for n in focus_node(hidden).children() if n.operation == "charge card")
+    assert [c.rows for c in charge.children()] == [[retry]]
+
+
+def test_hide_internal_keeps_root_and_focus(sample):
+    backoff = only(sample, "retry backoff")
+    view = DependencyView(sample, backoff, ViewOptions(show_internal=False))
+    assert view.focus_path()[-1].rows == [backoff]
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("service", {"payments-worker"}),
+    ("resource:deployment.environment", {"demo"}),
+])
+def test_group_by_service_and_resource(sample, spec, expected):
+    consumer = only(sample, "orders process", "payments-worker")
+    node = focus_node(DependencyView(sample, consumer, ViewOptions(group_by=spec)))
+    sync = [c for c in node.children() if c.edge == SYNC]
+    assert len(sync) == 1 and sync[0].count == len(sample.children(consumer))
+    assert {sample.service(r) for r in sync[0].rows} == expected or spec.startswith("resource")
+
+
+def test_group_by_attribute_groups_and_reports_missing_key(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    node = focus_node(DependencyView(sample, consumer, ViewOptions(group_by="attr:messaging.system")))
+    labels = sorted(c.group_label for c in node.children() if c.edge == SYNC)
+    assert "(no messaging.system)" in labels and "messaging.system=rabbitmq" in labels
+
+
+def walk_bounded(root, limit=10_000):
+    for i, item in enumerate(walk(root)):
+        if i > limit:
+            raise AssertionError("the view did not end")
+        yield item
+
+
+# -- hand-built OTLP/JSON: shapes no SDK produces on purpose --------------------------------
+
+def _span(tid, sid, name, parent="", kind=1, start=0, end=10, links=()):
+    d = {"traceId": tid, "spanId": sid, "name": name, "kind": kind,
+         "startTimeUnixNano": str(start), "endTimeUnixNano": str(end)}
+    if parent:
+        d["parentSpanId"] = parent
+    if links:
+        d["links"] = [{"traceId": t, "spanId": s} for t, s in links]
+    return d
+
+
+def _doc(spans):
+    return {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "svc"}}]},
+        "scopeSpans": [{"spans": spans}]}]}
+
+
+T1, T2 = "1" * 32, "2" * 32
+
+
+def test_links_forming_a_cycle_end_in_a_cycle_leaf(write):
+    # a ⇢ b ⇢ a: each trace's root links to the other's
+    path = write("cycle.json", _doc([
+        _span(T1, "a" * 16, "A", kind=5, links=[(T2, "b" * 16)]),
+        _span(T2, "b" * 16, "B", kind=5, links=[(T1, "a" * 16)]),
+    ]))
+    index, _ = load([path])
+    view = DependencyView(index, index.find(bytes.fromhex(T1), bytes.fromhex("a" * 16)))
+    nodes = [n for n, _ in walk_bounded(view.root)]
+    assert any(n.kind == CYCLE for n in nodes)
+    assert all(not n.children() for n in nodes if n.kind == CYCLE)
+
+
+def test_self_link_and_link_into_the_same_trace(write):
+    path = write("same.json", _doc([
+        _span(T1, "a" * 16, "root", kind=2, links=[(T1, "a" * 16)]),
+        _span(T1, "c" * 16, "child", parent="a" * 16, kind=3, start=1, end=5),
+        _span(T1, "d" * 16, "later", parent="a" * 16, kind=3, start=6, end=9,
+              links=[(T1, "c" * 16)]),
+    ]))
+    index, _ = load([path])
+    view = DependencyView(index, index.find(bytes.fromhex(T1), bytes.fromhex("a" * 16)))
+    root = child(view.root, "root")
+    assert any(c.kind == CYCLE and c.edge == ASYNC_DOWN for c in root.children())  # self-link
+    c = child(root, "child", SYNC)
+    linked = child(c, "later", ASYNC_DOWN)
+    assert not linked.async_trace  # same trace: dotted, but no double lines
+    assert linked.lag_ns == 6 - 5
+
+
+def test_seen_from_upstream_a_consumers_parent_is_an_async_caller(write):
+    # P (producer) -> C (CONSUMER child of P); X in another trace links to C.
+    path = write("up.json", _doc([
+        _span(T1, "a" * 16, "publish", kind=4, start=0, end=5),
+        _span(T1, "c" * 16, "consume", parent="a" * 16, kind=5, start=8, end=20),
+        _span(T2, "b" * 16, "follow-up", kind=2, start=30, end=40, links=[(T1, "c" * 16)]),
+    ]))
+    index, _ = load([path])
+    view = DependencyView(index, index.find(bytes.fromhex(T2), bytes.fromhex("b" * 16)))
+    consumer = child(focus_node(view), "consume", ASYNC_UP)
+    assert consumer.lag_ns == 30 - 20
+    producer = child(consumer, "publish")
+    assert producer.edge == ASYNC_UP and producer.lag_ns == 8 - 5 and not producer.async_trace
+
+
+def test_missing_parent_of_an_orphan_upstream(write):
+    path = write("orphan.json", _doc([
+        _span(T1, "a" * 16, "orphan", parent="f" * 16, kind=4),
+        _span(T2, "b" * 16, "consumer", kind=5, start=20, end=30, links=[(T1, "a" * 16)]),
+    ]))
+    index, _ = load([path])
+    view = DependencyView(index, index.find(bytes.fromhex(T2), bytes.fromhex("b" * 16)))
+    producer = child(focus_node(view), "orphan", ASYNC_UP)
+    assert producer.lag_ns == 20 - 10
+    up = producer.children()
+    assert [(n.kind, n.edge, n.span_ids) for n in up] == [(MISSING, SYNC_UP, ["f" * 16])]
+
+
+def test_a_trace_100000_spans_deep(write):
+    n = 100_000
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    spans = [_span(T1, ids[i], f"op{i % 7}", parent=ids[i - 1] if i else "", start=i, end=2 * n - i)
+             for i in range(n)]
+    index, _ = load([write("deep.json", _doc(spans))])
+    view = DependencyView(index, index.find(bytes.fromhex(T1), bytes.fromhex(ids[-1])))
+    assert len(view.focus_path()) == n + 1
+    depth = max(d for _, d in walk(view.root))
+    assert depth == n
+    text = to_json(view)
+    assert text.count('"kind": "span"') == n
+    limit = sys.getrecursionlimit()
+    assert n > limit  # the point of the test: deeper than recursion could go
+    parsed_depth = text.count('"children": [{')
+    assert parsed_depth == n
+
+
+def test_depth_limits_async_hops_in_headless_output(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    for depth in (0, 1, 2):
+        view = DependencyView(sample, consumer, ViewOptions(depth=depth))
+        hops = max(n.hops for n, _ in walk_bounded(view.root))
+        assert hops == depth
+    assert ViewOptions().depth is None  # the TUI's view: unlimited, lazy
+
+
+# -- the real corpus: otel-tui's opentelemetry-demo capture ---------------------------------
+
+def test_corpus_cross_trace_links_show_as_async_nodes(corpus):
+    index, _ = load([str(corpus / "derived" / "otel-tui.traces-only.jsonl")])
+    linking = [r for r in index.links_out]
+    assert sum(len(index.links_out[r]) for r in linking) == 53
+    seen = 0
+    for r in linking:
+        for _tid, _sid, target in index.links_of(r):
+            assert target is not None
+            node = focus_node(DependencyView(index, r, ViewOptions(async_cap=0)))
+            ups = [c for c in node.children() if c.edge == ASYNC_UP]
+            assert any(target in c.rows for c in ups)
+            assert all(c.async_trace for c in ups if index.trace[c.rows[0]] != index.trace[r])
+            down = [c for c in focus_node(DependencyView(index, target, ViewOptions(async_cap=0)))
+                    .children() if c.edge == ASYNC_DOWN]
+            assert any(r in c.rows for c in down)
+            seen += 1
+    assert seen == 53
+
+
+# -- headless output ----------------------------------------------------------------------
+
+def test_print_tells_the_whole_async_story(capsys):
+    assert main(["--print", "--group-by", "none", "--span", "fe2fbd720bdcb5d3"]) == 0
+    out = capsys.readouterr().out
+    assert "⬡ payments-worker · orders process" in out
+    assert "◀ focus" in out
+    assert out.count("⬡ checkout · orders publish║") == 3
+    assert "+2 more async calls" in out
+    assert "║⬡ email-worker · email process║" in out and "┄▶" in out
+    assert "span not loaded" in out
+    assert "◀─◆ frontend · GET /checkout" in out
+
+
+def test_print_ascii_has_no_unicode_glyphs(capsys):
+    assert main(["--print", "--ascii", "--span", "fe2fbd720bdcb5d3"]) == 0
+    out = capsys.readouterr().out
+    assert out.isascii()  # the sample's own names are ASCII
+    assert "{} payments-worker - orders process" in out and "x5" in out
+
+
+def test_json_follows_the_spec_schema(capsys):
+    assert main(["--json", "--span", "fe2fbd720bdcb5d3", "--agg", "max"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["focus"] == {"trace_id": "060bed79214119cf6d84cc7956364be9", "span_id": "fe2fbd720bdcb5d3"}
+    assert (doc["group_by"], doc["agg"], doc["show_internal"], doc["async_cap"]) == ("operation", "max", True, 3)
+    keys = {"kind", "edge", "service", "operation", "shape", "async_trace", "count", "duration_ns",
+            "errors", "lag_ns", "trace_ids", "span_ids", "hidden", "children"}
+    stack = [doc["root"]]
+    kinds = set()
+    while stack:
+        node = stack.pop()
+        assert set(node) == keys
+        assert node["kind"] in {"trace", "span", "missing", "more", "cycle"}
+        assert node["edge"] in {"root", "sync", "async-down", "async-up", "sync-up"}
+        assert node["shape"] in {"http", "pubsub", "database", "generic", None}
+        kinds.add(node["kind"])
+        stack.extend(node["children"])
+    assert doc["root"]["kind"] == "trace" and doc["root"]["edge"] == "root"
+    assert kinds >= {"trace", "span", "missing"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--trace", "abc"], "not 32 hex digits"),
+    (["--span", "0000000000000001"], "no span"),
+    (["--trace", "f" * 32], "no trace"),
+    (["--span", "xyz"], "not 16 hex digits"),
+])
+def test_unknown_ids_are_usage_errors(capsys, args, message):
+    assert main(["--print", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--group-by", "tag"], ["--agg", "median"], ["--async-cap", "-1"]])
+def test_bad_option_values_exit_2(capsys, args):
+    with pytest.raises(SystemExit) as e:
+        main(["--print", *args])
+    assert e.value.code == 2
