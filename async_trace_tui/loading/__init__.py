@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
+from ..gcpause import paused_gc
 from ..index import IndexBuilder, SpanIndex
 from .otlp_json import JsonLoader
 from .otlp_proto import ProtoLoader
@@ -24,27 +23,12 @@ def default_sample() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "sample_data" / "checkout-async.otlp.json"
 
 
-@contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """A bulk load allocates millions of acyclic objects; the cyclic collector scanning them
-    again and again costs several times the parse itself, and would find nothing."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-        # Everything loaded lives as long as the index: keep it out of later collections.
-        gc.freeze()
-
-
 def load(paths: list[str], progress: Progress | None = None,
          report: LoadReport | None = None) -> tuple[SpanIndex, LoadReport]:
     report = report or LoadReport()
     builder = IndexBuilder()
     names = expand_paths(paths)
-    with no_cyclic_gc():
+    with paused_gc(freeze=True):
         for done, name in enumerate(names):
             load_one(name, builder, report, progress, done, len(names))
         index = builder.build()

@@ -48,19 +48,10 @@ class ViewOptions:
         return ViewOptions(**values)
 
 
-class _Cand:
-    """One span (or missing span) about to become part of a child node."""
-
-    __slots__ = ("edge", "row", "via", "lag", "missing", "cycle")
-
-    def __init__(self, edge: str, row: int, via: int, lag: int | None,
-                 missing: tuple[bytes, bytes] | None = None) -> None:
-        self.edge = edge
-        self.row = row  # -1 for a missing span
-        self.via = via  # the span of the parent node this one was reached from
-        self.lag = lag
-        self.missing = missing
-        self.cycle = False
+# A candidate child span before grouping: (edge, row, via, lag, missing ids).
+# `row` is -1 for a missing span; `via` is the span of the parent node it was reached from;
+# plain tuples, because a node with 10,000 links makes 10,000 of them.
+_Cand = tuple
 
 
 class DepNode:
@@ -83,7 +74,7 @@ class DepNode:
         self.missing = missing
         self.hidden = 0  # for a `more` node: the async calls it stands for
         self._children: list[DepNode] | None = None
-        self._rest: list[DepNode] = []  # what a `more` node expands into
+        self._rest: list[_Cand] = []  # the calls a `more` node stands for, ungrouped
         self._key = key
 
     # -- what renderers show -------------------------------------------------------------
@@ -220,6 +211,10 @@ class DepNode:
         return self._children is not None
 
 
+def _same(row: int) -> int:
+    return row
+
+
 def _one_or_count(values: Iterator[str], what: str = "services") -> str:
     first: str | None = None
     others: set[str] = set()
@@ -265,8 +260,10 @@ class DependencyView:
         linking span) out; hidden internal descendants are folded into the row."""
         idx = self.index
         if self.options.show_internal:
-            return (idx.children(row), [(src, row) for src in idx.linked_from(row)],
-                    [(t, s, target, row) for t, s, target in idx.links_of(row)])
+            lin = idx.links_in.get(row)
+            lout = idx.links_out.get(row)
+            return (idx.children(row), [(src, row) for src in lin] if lin else [],
+                    [(t, s, target, row) for t, s, target in idx.links_of(row)] if lout else [])
         kids: list[int] = []
         lin: list[tuple[int, int]] = []
         lout: list[tuple[Any, ...]] = []
@@ -289,116 +286,147 @@ class DependencyView:
         if node.kind in (MORE, MISSING, CYCLE):
             return []
         idx = self.index
-        start, end, parent = idx.start, idx.end, idx.parent
+        start, end, parent, kind = idx.start, idx.end, idx.parent, idx.kind
         depth = self.options.depth
         want_async = depth is None or node.hops < depth
+        visible = self.visible if not self.options.show_internal else _same
         cands: list[_Cand] = []
+        add = cands.append
         if node.kind == TRACE:
-            cands = [_Cand(SYNC, r, -1, None) for r in node.rows]
+            cands = [(SYNC, r, -1, None, None) for r in node.rows]
         elif not node.upstream:
             for r, via in zip(node.rows, node.vias, strict=True):
                 kids, lin, lout = self._relations(r)
+                if not (kids or lin or lout):
+                    continue
                 for c in kids:
-                    if idx.kind[c] == KIND_CONSUMER:
-                        if want_async:
-                            p = parent[c]
-                            cands.append(_Cand(ASYNC_DOWN, c, r, start[c] - end[p]))
-                    else:
-                        cands.append(_Cand(SYNC, c, r, None))
+                    if kind[c] != KIND_CONSUMER:
+                        add((SYNC, c, r, None, None))
+                    elif want_async:
+                        add((ASYNC_DOWN, c, r, start[c] - end[parent[c]], None))
                 if not want_async:
                     continue
                 for effect, cause in lin:
-                    cands.append(_Cand(ASYNC_DOWN, self.visible(effect), r, start[effect] - end[cause]))
+                    add((ASYNC_DOWN, visible(effect), r, start[effect] - end[cause], None))
                 # The link the view arrived over is the way back, not a new call.
                 came_over = via if node.edge == ASYNC_DOWN else -1
                 for tid, sid, target, effect in lout:
-                    if target is not None and self.visible(target) == came_over:
-                        continue
-                    cands.append(self._link_target(tid, sid, target, effect, r))
+                    if target is None:
+                        add((ASYNC_UP, -1, r, None, (tid, sid)))
+                    elif (t := visible(target)) != came_over:
+                        add((ASYNC_UP, t, r, start[effect] - end[target], None))
         else:
             for r in node.rows:
                 p = parent[r]
                 while p >= 0 and self._hidden(p):
                     p = parent[p]
-                consumer = idx.kind[r] == KIND_CONSUMER
+                consumer = kind[r] == KIND_CONSUMER
                 edge = ASYNC_UP if consumer else SYNC_UP
                 if edge == SYNC_UP or want_async:
                     if p >= 0:
-                        cands.append(_Cand(edge, p, r, start[r] - end[p] if consumer else None))
+                        add((edge, p, r, start[r] - end[p] if consumer else None, None))
                     elif idx.parent_id[r]:
-                        cands.append(_Cand(edge, -1, r, None,
-                                           missing=(idx.trace_id_of(r), idx.parent_id[r])))
+                        add((edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r])))
                 if want_async:
                     for tid, sid, target, effect in self._relations(r)[2]:
-                        cands.append(self._link_target(tid, sid, target, effect, r))
-        return self._group(node, cands)
-
-    def _link_target(self, tid: bytes, sid: bytes, target: int | None, effect: int,
-                     via: int) -> _Cand:
-        idx = self.index
-        if target is None:
-            return _Cand(ASYNC_UP, -1, via, None, missing=(tid, sid))
-        return _Cand(ASYNC_UP, self.visible(target), via, idx.start[effect] - idx.end[target])
+                        if target is None:
+                            add((ASYNC_UP, -1, r, None, (tid, sid)))
+                        else:
+                            add((ASYNC_UP, visible(target), r, start[effect] - end[target], None))
+        return self._group(node, cands) if cands else []
 
     def _group(self, node: DepNode, cands: list[_Cand]) -> list[DepNode]:
+        """Merge candidates into child nodes: sync calls, then each async direction capped
+        at the earliest `async_cap` groups plus one `+N more` node."""
+        key = self._keyer(node)
+        out = self._make_groups(node, [c for c in cands if c[0] not in ASYNC_EDGES], key)
+        cap = self.options.async_cap
+        start = self.index.start
+        for edge in ASYNC_EDGES:
+            calls = [c for c in cands if c[0] == edge]
+            if not cap or len(calls) <= cap:
+                out.extend(self._make_groups(node, calls, key))
+                continue
+            # Only the earliest `cap` groups are made now: walk the calls by start time and
+            # keep what joins those groups; the rest waits, ungrouped, in the `more` node.
+            calls.sort(key=lambda c: start[c[1]] if c[1] >= 0 else _NEVER)
+            keys: set[Any] = set()
+            shown: list[_Cand] = []
+            rest: list[_Cand] = []
+            for c in calls:
+                k = key(c)
+                if k in keys:
+                    shown.append(c)
+                elif len(keys) < cap:
+                    keys.add(k)
+                    shown.append(c)
+                else:
+                    rest.append(c)
+            out.extend(self._make_groups(node, shown, key))
+            if rest:
+                more = DepNode(self, MORE, edge, [], [], [], node, node.hops + 1, key=(edge, MORE))
+                more.hidden = len(rest)
+                more._rest = rest
+                out.append(more)
+        return out
+
+    def _keyer(self, node: DepNode) -> Callable[[_Cand], Any]:
+        key_of = self._key_of
+        on_path: set[int] | None = None
+
+        def key(c: _Cand) -> Any:
+            nonlocal on_path
+            edge, row = c[0], c[1]
+            if edge == SYNC:
+                return (SYNC, SPAN, key_of(row))
+            if row < 0:
+                return (edge, MISSING, c[4])
+            # Sync calls form a tree; only a hop across a link (or up) can come back.
+            if on_path is None:
+                on_path = set(node.rows)
+                for a in node.ancestors():
+                    on_path.update(a.rows)
+            return (edge, CYCLE if row in on_path else SPAN, key_of(row))
+
+        return key
+
+    def _make_groups(self, node: DepNode, cands: list[_Cand],
+                     key: Callable[[_Cand], Any]) -> list[DepNode]:
         if not cands:
             return []
-        on_path: set[int] | None = None
-        key_of = self._key_of
-        groups: dict[Any, list[_Cand]] = {}
-        for c in cands:
-            if c.edge != SYNC and c.row >= 0:
-                # Sync calls form a tree; only a hop across a link (or up) can come back.
-                if on_path is None:
-                    on_path = set(node.rows)
-                    for a in node.ancestors():
-                        on_path.update(a.rows)
-                c.cycle = c.row in on_path
-            if c.row < 0:
-                key = (c.edge, MISSING, c.missing)
-            else:
-                key = (c.edge, CYCLE if c.cycle else SPAN, key_of(c.row))
-            groups.setdefault(key, []).append(c)
-
-        made: list[DepNode] = []
-        for key, members in groups.items():
-            edge, kind = key[0], key[1]
-            rows: list[int] = []
-            vias: list[int] = []
-            lags: list[int] = []
-            seen: set[tuple[int, int]] = set()
-            for c in members:
-                if (c.row, c.via) in seen and c.row >= 0:
-                    continue  # the same span reached twice from one span (two links)
-                seen.add((c.row, c.via))
-                if c.row >= 0:
-                    rows.append(c.row)
-                vias.append(c.via)
-                if c.lag is not None:
-                    lags.append(c.lag)
-            hops = node.hops + (1 if edge in ASYNC_EDGES else 0)
-            made.append(DepNode(self, kind, edge, rows, vias, lags, node, hops,
-                                missing=members[0].missing, key=key))
         start = self.index.start
+        # key -> [first start, rows, vias, lags, missing, (row, via) pairs seen]
+        groups: dict[Any, list[Any]] = {}
+        get = groups.get
+        for c in cands:
+            k = key(c)
+            _edge, row, via, lag, missing = c
+            g = get(k)
+            if g is None:
+                groups[k] = [start[row] if row >= 0 else _NEVER, [row] if row >= 0 else [],
+                             [via], [] if lag is None else [lag], missing, None]
+                continue
+            if row >= 0:
+                # The same span reached twice from one span (two links to it) counts once.
+                seen = g[5]
+                if seen is None:
+                    seen = g[5] = set(zip(g[1], g[2], strict=True))
+                if (row, via) in seen:
+                    continue
+                seen.add((row, via))
+                g[1].append(row)
+                if start[row] < g[0]:
+                    g[0] = start[row]
+            g[2].append(via)
+            if lag is not None:
+                g[3].append(lag)
+        ordered = sorted(groups.items(), key=lambda kv: (_EDGE_ORDER[kv[0][0]], kv[1][0]))
+        return [self._node(node, k, g) for k, g in ordered]
 
-        def order(n: DepNode) -> tuple[int, int]:
-            return _EDGE_ORDER[n.edge], min((start[r] for r in n.rows), default=_NEVER)
-
-        made.sort(key=order)
-        cap = self.options.async_cap
-        if not cap:
-            return made
-        out: list[DepNode] = []
-        for edge in (SYNC, SYNC_UP, ASYNC_DOWN, ASYNC_UP):
-            same = [n for n in made if n.edge == edge]
-            if edge in ASYNC_EDGES and len(same) > cap:
-                rest = same[cap:]
-                more = DepNode(self, MORE, edge, [], [], [], node, node.hops + 1, key=(edge, MORE))
-                more.hidden = sum(n.count for n in rest)
-                more._rest = rest
-                same = same[:cap] + [more]
-            out.extend(same)
-        return out
+    def _node(self, parent: DepNode, key: Any, g: list[Any]) -> DepNode:
+        edge = key[0]
+        hops = parent.hops + (1 if edge in ASYNC_EDGES else 0)
+        return DepNode(self, key[1], edge, g[1], g[2], g[3], parent, hops, missing=g[4], key=key)
 
     def expand_more(self, more: DepNode) -> list[DepNode]:
         """Replace a `+N more` node by the nodes it stands for; returns them."""
@@ -407,8 +435,9 @@ class DependencyView:
             return []
         siblings = parent._children
         at = siblings.index(more)
-        siblings[at:at + 1] = more._rest
-        return more._rest
+        made = self._make_groups(parent, more._rest, self._keyer(parent))
+        siblings[at:at + 1] = made
+        return made
 
     # -- opening the view ----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..gcpause import paused_gc
 from ..index import SpanIndex
 from .dependencies import DependencyView, ViewOptions
 from .glyphs import glyphs
@@ -59,11 +60,17 @@ def build_view(index: SpanIndex, args: argparse.Namespace, error: type[Exception
 
 def run(index: SpanIndex, args: argparse.Namespace, error: type[Exception]) -> int:
     view = build_view(index, args, error)
+    with paused_gc():
+        _write(view, args)
+    return 0
+
+
+def _write(view: DependencyView, args: argparse.Namespace) -> None:
     out = sys.stdout
     if args.json:
         for chunk in json_chunks(view):
             out.write(chunk)
-        return 0
+        return
     g = glyphs(args.ascii)
     if out.isatty():
         from rich.console import Console
@@ -74,4 +81,3 @@ def run(index: SpanIndex, args: argparse.Namespace, error: type[Exception]) -> i
     else:
         for line in tree_lines(view.root, g):
             out.write(line.plain + "\n")
-    return 0
