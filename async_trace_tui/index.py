@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
+from itertools import count, repeat
 from typing import Any, Protocol
 
 from .model import (
@@ -118,6 +120,20 @@ class IndexBuilder:
     def build(self) -> SpanIndex:
         return SpanIndex(self)
 
+    def snapshot(self) -> SpanIndex:
+        """An index of what is loaded so far, independent of the rows appended later
+        (the TUI shows it while a big file goes on loading)."""
+        copy = IndexBuilder()
+        n = len(self.span_id)
+        copy.trace_ids = self.trace_ids[:]
+        copy.trace_index = dict(self.trace_index)
+        for name in ("trace", "span_id", "parent_id", "name", "kind", "status", "start", "end"):
+            setattr(copy, name, getattr(self, name)[:n])
+        copy.links = {row: links for row, links in self.links.items() if row < n}
+        copy.block_first = self.block_first[:]
+        copy.blocks = self.blocks[:]
+        return SpanIndex(copy)
+
 
 class SpanIndex:
     """Every loaded span and the relations between them, across all loaded traces."""
@@ -142,31 +158,37 @@ class SpanIndex:
         self._detail_cache: dict[int, SpanDetail] = {}
 
         # (trace, span id) -> row. Span ids are random 64-bit values, so a dict keyed by span
-        # id alone holds almost every row; the rare id reused in another trace goes aside.
-        by_span: dict[bytes, int] = {}
-        dup: dict[tuple[int, bytes], int] = {}
+        # id alone holds almost every row (built at C speed); the rare id reused in another
+        # trace goes aside. Loops here run once per span: keep them in C where possible.
         trace = self.trace
-        for row, sid in enumerate(b.span_id):
-            other = by_span.setdefault(sid, row)
-            if other != row:
-                key = (trace[row], sid)
-                if trace[other] == trace[row] or key in dup:
-                    continue  # the same span twice: the first one stands
-                dup[key] = row
+        span_id = b.span_id
+        by_span = dict(zip(span_id, range(n)))
+        dup: dict[tuple[int, bytes], int] = {}
+        if len(by_span) != n:
+            by_span = {}
+            for row, sid in enumerate(span_id):
+                other = by_span.setdefault(sid, row)
+                if other != row:
+                    key = (trace[row], sid)
+                    if trace[other] == trace[row] or key in dup:
+                        continue  # the same span twice: the first one stands
+                    dup[key] = row
         self._by_span = by_span
         self._dup = dup
 
         # Parent row of each span (-1: a root, or an orphan whose parent is not loaded).
-        parent = array("l", [-1]) * n
-        find = self.find_row
-        for row, pid in enumerate(b.parent_id):
+        # b"" (no parent) is never a key of by_span.
+        get = by_span.get
+        # A parent found by span id alone must be in the same trace; a span is not its own.
+        parent = array("l", [p if p < 0 or (trace[p] == t and p != r) else -1
+                             for r, p, t in zip(count(), map(get, b.parent_id, repeat(-1)), trace)])
+        for row in range(n) if dup else ():
+            pid = b.parent_id[row]
             if pid:
-                p = by_span.get(pid)
-                if p is None or trace[p] != trace[row]:
-                    p = find(trace[row], pid)
-                if p is not None and p != row:
-                    parent[row] = p
+                p = self.find_row(trace[row], pid)
+                parent[row] = -1 if p is None else p
         self.parent = parent
+        self._tree_checked = False
 
         # Links: resolved target of each, and the reverse map across all traces.
         links_in: dict[int, list[int]] = {}
@@ -175,7 +197,7 @@ class SpanIndex:
             targets: list[int | None] = []
             for tid, sid in links:
                 t = self.trace_index.get(tid)
-                target = None if t is None else find(t, sid)
+                target = None if t is None else self.find_row(t, sid)
                 targets.append(target)
                 if target is not None:
                     links_in.setdefault(target, []).append(row)
@@ -263,11 +285,47 @@ class SpanIndex:
         for row, p in enumerate(self.parent):
             if p >= 0:
                 kids.setdefault(p, []).append(row)
+        self._break_parent_cycles(kids)
         start = self.start
         for lst in kids.values():
             if len(lst) > 1:
                 lst.sort(key=start.__getitem__)
         return kids
+
+    def _break_parent_cycles(self, kids: dict[int, list[int]]) -> None:
+        """Parent ids that loop (A's parent B, B's parent A) would make every walk down or
+        up a trace endless. Spans no root reaches are on or under such a loop: the earliest
+        span of each loop becomes a root (an orphan), and the rest hangs from it."""
+        parent = self.parent
+        reached = bytearray(len(parent))
+        stack = [r for r, p in enumerate(parent) if p < 0]
+        while stack:
+            r = stack.pop()
+            reached[r] = 1
+            stack.extend(kids.get(r, ()))
+        if all(reached):
+            return
+        start = self.start
+        for row in range(len(parent)):
+            if reached[row]:
+                continue
+            loop: dict[int, None] = {}
+            x = row
+            while x not in loop and not reached[x]:
+                loop[x] = None
+                x = parent[x]
+            if reached[x]:
+                continue  # hangs from a loop broken earlier in this pass
+            members = list(loop)[list(loop).index(x):]
+            head = min(members, key=start.__getitem__)
+            kids[parent[head]].remove(head)
+            parent[head] = -1
+            stack = [head]
+            while stack:
+                r = stack.pop()
+                reached[r] = 1
+                stack.extend(kids.get(r, ()))
+        self.traces = self._summarise()  # roots changed
 
     def spans_of(self, trace: int) -> list[int]:
         if self._trace_rows is None:
@@ -281,6 +339,7 @@ class SpanIndex:
 
     def roots(self, trace: int) -> list[int]:
         """Spans of the trace with no loaded parent (true roots and orphans), by start."""
+        self.children(-1)  # settles the tree first (see _break_parent_cycles)
         parent = self.parent
         rows = [r for r in self.spans_of(trace) if parent[r] < 0]
         rows.sort(key=self.start.__getitem__)
@@ -304,31 +363,40 @@ class SpanIndex:
     # -- traces table --------------------------------------------------------------------
 
     def _summarise(self) -> list[TraceSummary]:
-        sums = [TraceSummary(t, tid) for t, tid in enumerate(self.trace_ids)]
-        start, end, parent, status = self.start, self.end, self.parent, self.status
+        ntraces = len(self.trace_ids)
+        trace, start, end, parent = self.trace, self.start, self.end, self.parent
         big = 1 << 63
-        for s in sums:
-            s.start = big
-        for row, t in enumerate(self.trace):
-            s = sums[t]
-            s.spans += 1
-            st = start[row]
-            if st < s.start:
-                s.start = st
-            if end[row] > s.end:
-                s.end = end[row]
-            if parent[row] < 0:
-                r = s.root
-                # The trace's root: a true root over an orphan, then the earliest.
-                if r < 0 or (bool(self.parent_id[r]), start[r]) > (bool(self.parent_id[row]), st):
-                    s.root = row
-        for row in range(len(status)) if status.count(STATUS_ERROR) else ():
-            if status[row] == STATUS_ERROR:
-                sums[self.trace[row]].errors += 1
+        first = [big] * ntraces
+        last = [0] * ntraces
+        for t, st, en in zip(trace, start, end):
+            if st < first[t]:
+                first[t] = st
+            if en > last[t]:
+                last[t] = en
+        counts = Counter(trace)
+        # The trace's root: a true root over an orphan, then the earliest.
+        best: dict[int, tuple[bool, int, int]] = {}
+        parent_id = self.parent_id
+        for row in [r for r, p in enumerate(parent) if p < 0]:
+            cand = (bool(parent_id[row]), start[row], row)
+            t = trace[row]
+            if t not in best or cand < best[t]:
+                best[t] = cand
+        sums = [TraceSummary(t, tid) for t, tid in enumerate(self.trace_ids)]
+        for t, s in enumerate(sums):
+            s.spans = counts.get(t, 0)
+            s.start = first[t] if s.spans else 0
+            s.end = last[t]
+            s.root = best[t][2] if t in best else -1
+        status = self.status
+        pos = status.find(STATUS_ERROR)
+        while pos >= 0:
+            sums[trace[pos]].errors += 1
+            pos = status.find(STATUS_ERROR, pos + 1)
         for row, targets in self.link_target.items():
-            sums[self.trace[row]].links_out += len(targets)
+            sums[trace[row]].links_out += len(targets)
         for target, sources in self.links_in.items():
-            sums[self.trace[target]].links_in += len(sources)
+            sums[trace[target]].links_in += len(sources)
         return sums
 
     def summaries(self) -> Iterable[TraceSummary]:

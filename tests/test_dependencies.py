@@ -398,3 +398,22 @@ def test_bad_option_values_exit_2(capsys, args):
     with pytest.raises(SystemExit) as e:
         main(["--print", *args])
     assert e.value.code == 2
+
+
+def test_parent_ids_that_loop_are_broken_not_followed_forever(write):
+    # A's parent is B and B's parent is A (corrupt data); C in another trace links to A.
+    path = write("loop.json", _doc([
+        _span(T1, "a" * 16, "A", parent="b" * 16, kind=1, start=1, end=9),
+        _span(T1, "b" * 16, "B", parent="a" * 16, kind=1, start=2, end=8),
+        _span(T2, "c" * 16, "C", kind=5, start=20, end=30, links=[(T1, "a" * 16)]),
+    ]))
+    index, _ = load([path])
+    a = index.find(bytes.fromhex(T1), bytes.fromhex("a" * 16))
+    assert index.roots(index.trace[a]) == [a]  # the earliest span of the loop became its root
+    summary = index.traces[index.trace[a]]
+    assert summary.root == a and summary.spans == 2
+    for focus in range(len(index)):
+        for internal in (True, False):
+            view = DependencyView(index, focus, ViewOptions(show_internal=internal))
+            assert len(list(walk_bounded(view.root, 100))) < 100
+            view.focus_path()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import time
 from pathlib import Path
 
 from ..gcpause import paused_gc
@@ -24,10 +25,17 @@ def default_sample() -> Path:
 
 
 def load(paths: list[str], progress: Progress | None = None,
-         report: LoadReport | None = None) -> tuple[SpanIndex, LoadReport]:
+         report: LoadReport | None = None,
+         on_partial: Callable[[SpanIndex], None] | None = None,
+         partial_after: float = 1.0) -> tuple[SpanIndex, LoadReport]:
+    """Read every input into one index. With `on_partial`, once loading has taken longer
+    than `partial_after` seconds, it is handed an index of what is loaded so far (once:
+    each snapshot costs a pass over the rows)."""
     report = report or LoadReport()
     builder = IndexBuilder()
     names = expand_paths(paths)
+    if on_partial is not None:
+        progress = _with_partial(builder, progress, on_partial, partial_after)
     with paused_gc(freeze=True):
         for done, name in enumerate(names):
             load_one(name, builder, report, progress, done, len(names))
@@ -35,6 +43,22 @@ def load(paths: list[str], progress: Progress | None = None,
     report.spans = len(index)
     report.traces = len(index.trace_ids)
     return index, report
+
+
+def _with_partial(builder: IndexBuilder, progress: Progress | None,
+                  on_partial: Callable[[SpanIndex], None], after: float) -> Progress:
+    started = time.monotonic()
+    sent = False
+
+    def tick(name: str, done: int, size: int, files_done: int, files: int) -> None:
+        nonlocal sent
+        if progress is not None:
+            progress(name, done, size, files_done, files)
+        if not sent and len(builder) and time.monotonic() - started > after:
+            sent = True
+            on_partial(builder.snapshot())
+
+    return tick
 
 
 def load_one(name: str, builder: IndexBuilder, report: LoadReport,
