@@ -12,7 +12,7 @@ costs only itself.
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Raw
@@ -31,6 +31,8 @@ from .anyvalue import json_attributes
 from .report import FileReport, LoadError, LoadReport
 
 _NO_RAW = Raw(b"")
+# OTLP times are uint64; the index keeps int64 (until 2262). Outside that: a malformed span.
+_Nanos = Annotated[int, msgspec.Meta(ge=0, le=(1 << 63) - 1)]
 
 
 def _family(rename: str | None) -> dict[str, Any]:
@@ -51,8 +53,8 @@ def _family(rename: str | None) -> dict[str, Any]:
         parent_span_id: str = ""
         name: str = ""
         kind: int | str = 0
-        start_time_unix_nano: int = 0
-        end_time_unix_nano: int = 0
+        start_time_unix_nano: _Nanos = 0
+        end_time_unix_nano: _Nanos = 0
         attributes: Raw = _NO_RAW
         events: Raw = _NO_RAW
         links: list[Link] = []
@@ -126,7 +128,8 @@ class JsonBlockSource:
         attrs = _decode_raw(self.attrs[offset], [])
         events_raw = self.events.get(offset)
         events = []
-        for ev in _decode_raw(events_raw, []) if events_raw is not None else []:
+        decoded = _decode_raw(events_raw, []) if events_raw is not None else []
+        for ev in decoded if isinstance(decoded, list) else []:  # `"events": null` happens
             if isinstance(ev, dict):
                 t = ev.get("timeUnixNano", ev.get("time_unix_nano", 0))
                 try:
@@ -411,7 +414,8 @@ class JsonLoader:
                 scope = self._scope(Raw(_ENCODE(
                     _first(ss, "scope", "instrumentationLibrary", "instrumentation_library") or {})))
                 good = []
-                for span in ss.get("spans") or ():
+                spans = ss.get("spans")
+                for span in spans if isinstance(spans, list) else ():
                     try:
                         clean = {k: v for k, v in span.items() if v is not None}
                         good.append(family["span"].decode(_ENCODE(clean)))

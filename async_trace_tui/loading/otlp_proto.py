@@ -78,6 +78,7 @@ _FullSpan = trace_pb2.Span
 _PLAIN_STATUS = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
 _ERROR_STATUS = b"\x18\x02"
 _ZERO_SPAN_ID = bytes(8)
+_MAX_NS = (1 << 63) - 1  # the index keeps int64 times (until 2262)
 
 
 def _status_code(raw: bytes) -> tuple[int, str]:
@@ -141,14 +142,14 @@ class ProtoLoader:
             record += 1
             where = f"{self.file.name}: message {record}"
             if pos + 4 > n:
-                self.report.skip("truncated messages", where, f"file ends inside message {record}'s length prefix")
+                self.report.skip("truncated messages", where, "the file ends inside its length prefix")
                 break
             (size,) = struct.unpack_from(">I", data, pos)
             body = data[pos + 4:pos + 4 + size]
             pos += 4 + size
             if len(body) < size:
                 self.report.skip("truncated messages", where,
-                                 f"message {record} is cut short ({len(body)} of {size} bytes)")
+                                 f"cut short ({len(body)} of {size} bytes)")
                 break
             if body[:4] == ZSTD_MAGIC:
                 import zstandard
@@ -158,14 +159,14 @@ class ProtoLoader:
                     with decompressor.stream_reader(body) as r:
                         body = r.read()
                 except zstandard.ZstdError as e:
-                    self.report.skip("corrupt messages", where, f"message {record}: corrupt zstd frame ({e})")
+                    self.report.skip("corrupt messages", where, f"corrupt zstd frame ({e})")
                     continue
                 self.file.format = "OTLP protobuf stream, zstd per message (Collector file exporter)"
             msg = LiteTracesData()
             try:
                 msg.ParseFromString(body)
             except DecodeError:
-                self.report.skip("corrupt messages", where, f"message {record} is not a valid TracesData")
+                self.report.skip("corrupt messages", where, "not a valid TracesData message")
                 continue
             self._traces_data(msg, where)
             if self.progress is not None:
@@ -221,6 +222,12 @@ class ProtoLoader:
             if len(sid) != 8 or not any(sid):
                 self._skip_span(src, pos, kept, where, sp, f"span id {sid.hex()!r} is not 8 bytes")
                 continue
+            start = sp.start_time_unix_nano
+            end = sp.end_time_unix_nano
+            if start > _MAX_NS or end > _MAX_NS:
+                self._skip_span(src, pos, kept, where, sp, "start or end time out of range",
+                                "spans with a time out of range")
+                continue
             tid = sp.trace_id
             t = tcache.get(tid)
             if t is None:
@@ -242,8 +249,6 @@ class ProtoLoader:
             code = plain_status.get(st)
             if code is None:
                 code = _status_code(st)[0]
-            start = sp.start_time_unix_nano
-            end = sp.end_time_unix_nano
             if end < start:
                 report.warn("spans ending before they start (duration shown as 0)", where,
                             f"span {_name(sp)!r} ends before it starts (clock skew?)")
@@ -267,8 +272,9 @@ class ProtoLoader:
                 src.positions.append(pos)
         self.file.spans += kept
 
-    def _skip_span(self, src: ProtoBlockSource, pos: int, kept: int, where: str, sp: Any, why: str) -> None:
-        self.report.skip("spans with an empty or malformed id", where, f"span {_name(sp)!r}: {why}")
+    def _skip_span(self, src: ProtoBlockSource, pos: int, kept: int, where: str, sp: Any, why: str,
+                   reason: str = "spans with an empty or malformed id") -> None:
+        self.report.skip(reason, where, f"span {_name(sp)!r}: {why}")
         if src.positions is None:
             src.positions = list(range(kept))
 

@@ -12,6 +12,7 @@ from .report import LoadError
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 JSON = "otlp-json"
 PROTO = "otlp-proto"
@@ -51,7 +52,10 @@ def read_input(name: str) -> bytes:
         raise LoadError("permission denied") from None
     except OSError as e:
         raise LoadError(f"cannot read: {e.strerror or e}") from None
-    return decompress(data)
+    data = decompress(data)
+    if data.startswith(UTF8_BOM):  # as Windows tools write JSON
+        data = data[len(UTF8_BOM):]
+    return data
 
 
 def decompress(data: bytes) -> bytes:
@@ -72,12 +76,29 @@ def decompress(data: bytes) -> bytes:
 def zstd_decompress(data: bytes) -> bytes:
     import zstandard
 
+    # Frame by frame with decompressobj (copes with frames that do not record their content
+    # size), fed in chunks so that a many-frame file is not copied once per frame. Unlike
+    # stream_reader, this tells a file cut inside a frame from a complete one.
+    dctx = zstandard.ZstdDecompressor()
+    parts: list[bytes] = []
+    view = memoryview(data)
+    chunk_size = 1 << 22
+    dobj, fed = dctx.decompressobj(), False
     try:
-        # stream_reader copes with frames that do not record their content size.
-        with zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True) as r:
-            return r.read()
+        for pos in range(0, len(data), chunk_size):
+            chunk = view[pos:pos + chunk_size]
+            while chunk:
+                parts.append(dobj.decompress(chunk))
+                fed = True
+                if not dobj.eof:
+                    break
+                chunk = dobj.unused_data
+                dobj, fed = dctx.decompressobj(), False
     except zstandard.ZstdError as e:
         raise LoadError(f"corrupt or truncated zstd data ({e})") from None
+    if fed:
+        raise LoadError("truncated zstd data (the file ends inside a zstd frame)")
+    return b"".join(parts)
 
 
 def detect(data: bytes) -> str:

@@ -1,0 +1,48 @@
+"""Shared fixtures. Keep this generic: data builders live in sdk_data.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., str]:
+    """write(name, data) -> path: bytes as they are, str as UTF-8, anything else as JSON.
+    `name` may contain sub-directories."""
+
+    def _write(name: str, data: Any) -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode()
+        elif not isinstance(data, bytes | bytearray):
+            data = json.dumps(data).encode()
+        path.write_bytes(data)
+        return str(path)
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """../shared/corpus, read in place (never modified)."""
+    if not (CORPUS / "README.md").is_file():
+        pytest.skip(f"the shared corpus is not here ({CORPUS})")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def sdk_request() -> Any:
+    """The SDK-recorded scenario of sdk_data.build_spans(), as an ExportTraceServiceRequest.
+    Session-scoped: do not mutate it (copy it with CopyFrom first)."""
+    import sdk_data
+
+    return sdk_data.build_request()
