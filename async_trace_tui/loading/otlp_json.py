@@ -31,6 +31,7 @@ from .anyvalue import json_attributes
 from .report import FileReport, LoadError, LoadReport
 
 _NO_RAW = Raw(b"")
+_ZERO_SPAN_ID = bytes(8)
 # OTLP times are uint64; the index keeps int64 (until 2262). Outside that: a malformed span.
 _Nanos = Annotated[int, msgspec.Meta(ge=0, le=(1 << 63) - 1)]
 
@@ -305,7 +306,7 @@ class JsonLoader:
                 sid = fromhex(s) if len(s) == 16 else parse_id(s, 8)
             except ValueError:
                 sid = None
-            if not sid or len(sid) != 8 or not any(sid):
+            if not sid or len(sid) != 8 or sid == _ZERO_SPAN_ID:
                 report.skip("spans with an empty or malformed id", where,
                             f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex or base64")
                 continue
@@ -328,7 +329,7 @@ class JsonLoader:
                     report.warn("parent ids malformed (span kept as a root)", where,
                                 f"span {sp.name!r}: parent id {p!r} is malformed; kept as a root")
                     pid = b""
-                elif not any(pid):
+                elif pid == _ZERO_SPAN_ID:
                     pid = b""  # the all-zero (invalid) id, as some converters write: no parent
             else:
                 pid = b""

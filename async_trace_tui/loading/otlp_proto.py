@@ -77,6 +77,7 @@ _FullSpan = trace_pb2.Span
 # The common encodings of a Status without a message: code UNSET, OK, ERROR.
 _PLAIN_STATUS = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
 _ERROR_STATUS = b"\x18\x02"
+_ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _MAX_NS = (1 << 63) - 1  # the index keeps int64 times (until 2262)
 
@@ -219,7 +220,7 @@ class ProtoLoader:
         kept = 0
         for pos, sp in enumerate(ss.spans):
             sid = sp.span_id
-            if len(sid) != 8 or not any(sid):
+            if len(sid) != 8 or sid == _ZERO_SPAN_ID:
                 self._skip_span(src, pos, kept, where, sp, f"span id {sid.hex()!r} is not 8 bytes")
                 continue
             start = sp.start_time_unix_nano
@@ -231,7 +232,7 @@ class ProtoLoader:
             tid = sp.trace_id
             t = tcache.get(tid)
             if t is None:
-                if len(tid) != 16 or not any(tid):
+                if len(tid) != 16 or tid == _ZERO_TRACE_ID:
                     self._skip_span(src, pos, kept, where, sp, f"trace id {tid.hex()!r} is not 16 bytes")
                     continue
                 t = tcache[tid] = trace_row(tid)
