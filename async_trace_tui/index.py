@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterable
-from itertools import count, repeat
+from itertools import compress, count, groupby, repeat
+from operator import eq, ne
 from typing import Any, Protocol
 
 from .model import (
@@ -178,10 +178,13 @@ class SpanIndex:
 
         # Parent row of each span (-1: a root, or an orphan whose parent is not loaded).
         # b"" (no parent) is never a key of by_span.
-        get = by_span.get
         # A parent found by span id alone must be in the same trace; a span is not its own.
-        parent = array("l", [p if p < 0 or (trace[p] == t and p != r) else -1
-                             for r, p, t in zip(count(), map(get, b.parent_id, repeat(-1)), trace)])
+        # (map/compress keep the per-row work in C; Python only touches the exceptions.)
+        parent = array("l", map(by_span.get, b.parent_id, repeat(-1)))
+        for row in compress(count(), map(ne, map(trace.__getitem__, parent), trace)):
+            parent[row] = -1  # a root (trace[-1] is nobody's trace here) or another trace's span
+        for row in compress(count(), map(eq, parent, count())):
+            parent[row] = -1
         for row in range(n) if dup else ():
             pid = b.parent_id[row]
             if pid:
@@ -368,23 +371,29 @@ class SpanIndex:
         big = 1 << 63
         first = [big] * ntraces
         last = [0] * ntraces
-        for t, st, en in zip(trace, start, end):
-            if st < first[t]:
-                first[t] = st
-            if en > last[t]:
-                last[t] = en
-        counts = Counter(trace)
+        counts = [0] * ntraces
+        # Exporters write a trace's spans mostly together: take runs of one trace at once.
+        at = 0
+        for t, run in groupby(trace):
+            size = sum(1 for _ in run)
+            counts[t] += size
+            lo, hi = min(start[at:at + size]), max(end[at:at + size])
+            if lo < first[t]:
+                first[t] = lo
+            if hi > last[t]:
+                last[t] = hi
+            at += size
         # The trace's root: a true root over an orphan, then the earliest.
         best: dict[int, tuple[bool, int, int]] = {}
         parent_id = self.parent_id
-        for row in [r for r, p in enumerate(parent) if p < 0]:
+        for row in compress(count(), map((0).__gt__, parent)):
             cand = (bool(parent_id[row]), start[row], row)
             t = trace[row]
             if t not in best or cand < best[t]:
                 best[t] = cand
         sums = [TraceSummary(t, tid) for t, tid in enumerate(self.trace_ids)]
         for t, s in enumerate(sums):
-            s.spans = counts.get(t, 0)
+            s.spans = counts[t]
             s.start = first[t] if s.spans else 0
             s.end = last[t]
             s.root = best[t][2] if t in best else -1

@@ -227,6 +227,8 @@ def main() -> int:
     ap.add_argument("--spans", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", help="keep the generated files here (default: a temp dir)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --dir: use the files generated there by an earlier run")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -236,8 +238,10 @@ def main() -> int:
     directory = args.dir or tempfile.mkdtemp(prefix="att-bench-")
     os.makedirs(directory, exist_ok=True)
     t = time.perf_counter()
-    proto_path, json_path = generate(args.spans, directory)
-    print(f"generated {args.spans:,} spans in {time.perf_counter() - t:.1f} s: "
+    proto_path, json_path = os.path.join(directory, "spans.binpb"), os.path.join(directory, "spans.jsonl")
+    if not (args.reuse and os.path.exists(proto_path) and os.path.exists(json_path)):
+        proto_path, json_path = generate(args.spans, directory)
+    print(f"{args.spans:,} spans ready in {time.perf_counter() - t:.1f} s: "
           f"protobuf {os.path.getsize(proto_path) / 1e6:.0f} MB, JSON Lines {os.path.getsize(json_path) / 1e6:.0f} MB")
     print(f"interpreter + imports alone: {_baseline_rss() / 1e6:.0f} MB RSS")
     worst = 0.0
