@@ -9,6 +9,7 @@ newlines as separate lines: escape each line, not the whole).
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from typing import Any, NamedTuple
 
 from ..index import SpanIndex
@@ -25,7 +26,10 @@ from .dependencies import (
     TRACE,
     DepNode,
 )
-from .format import duration, short_id, timestamp
+from .format import duration as _duration
+from .format import short_id as _short_id
+from .format import timestamp
+from .glyphs import UNICODE, Glyphs
 from .grouping import aggregate
 
 # Tones the renderer maps to theme colours.
@@ -59,8 +63,8 @@ EDGE_TEXT = {
     ROOT: "the trace (its root spans)",
     SYNC: "sync call: a child of the node above",
     SYNC_UP: "sync caller: the parent of the node above",
-    ASYNC_DOWN: "async ⇢: caused by the node above (links to it, or consumed its message)",
-    ASYNC_UP: "async ⇠: led to the node above (the node above links to it)",
+    ASYNC_DOWN: "async, caused by the node above (links to it, or consumed its message)",
+    ASYNC_UP: "async, led to the node above (the node above links to it)",
 }
 
 
@@ -85,9 +89,21 @@ def format_value(value: Any) -> str:
 class DetailsBuilder:
     """Builds `Details` for nodes of views over one index; caches per-trace facts."""
 
-    def __init__(self, index: SpanIndex) -> None:
+    def __init__(self, index: SpanIndex, glyphs: Glyphs = UNICODE) -> None:
         self.index = index
+        self.g = glyphs
         self._services: dict[int, list[str]] = {}
+
+    def duration(self, ns: int | None) -> str:
+        return _duration(ns, self.g.micro)
+
+    def short_id(self, hex_id: str) -> str:
+        return _short_id(hex_id, ellipsis=self.g.ellipsis)
+
+    def op(self, row: int) -> str:
+        """`service · operation` of a span."""
+        idx = self.index
+        return f"{idx.service(row)}{self.g.sep}{idx.name[row]}"
 
     # -- per trace -------------------------------------------------------------------------
 
@@ -96,13 +112,22 @@ class DetailsBuilder:
         got = self._services.get(t)
         if got is None:
             idx = self.index
+            rows = idx.spans_of(t)  # ascending
             seen: dict[str, None] = {}
-            last_block = None
-            for row in idx.spans_of(t):
-                block = idx.block(row)
-                if block is not last_block:
-                    seen.setdefault(block.resource.service)
-                    last_block = block
+            # Rows come in blocks sharing a resource: one lookup per block the trace
+            # touches, not one per span (a trace may hold a million spans).
+            firsts = getattr(idx, "_block_first", None)
+            i, n = 0, len(rows)
+            while i < n:
+                row = rows[i]
+                seen.setdefault(idx.service(row))
+                if firsts is None:
+                    i += 1
+                    continue
+                b = bisect_right(firsts, row)
+                if b >= len(firsts):
+                    break
+                i = bisect_left(rows, firsts[b], i + 1)
             got = self._services[t] = list(seen)
         return got
 
@@ -111,8 +136,8 @@ class DetailsBuilder:
         s = idx.traces[t]
         f: list[Field] = [Field("trace id", idx.trace_ids[t].hex())]
         if s.root >= 0:
-            f.append(Field("root", f"{idx.service(s.root)} · {idx.name[s.root]}"))
-        f.append(Field("duration", duration(s.duration)))
+            f.append(Field("root", self.op(s.root)))
+        f.append(Field("duration", self.duration(s.duration)))
         f.append(Field("start", timestamp(s.start)))
         f.append(Field("spans", f"{s.spans:,}"))
         services = self.trace_services(t)
@@ -121,7 +146,7 @@ class DetailsBuilder:
         f.append(Field("errors", str(s.errors), ERROR if s.errors else PLAIN))
         f.append(Field("async in", f"{s.links_in} link{'s' if s.links_in != 1 else ''} into this trace"))
         f.append(Field("async out", f"{s.links_out} link{'s' if s.links_out != 1 else ''} from this trace"))
-        return Section(title or f"trace {short_id(idx.trace_ids[t].hex())}", f)
+        return Section(title or f"trace {self.short_id(idx.trace_ids[t].hex())}", f)
 
     # -- per span --------------------------------------------------------------------------
 
@@ -140,7 +165,7 @@ class DetailsBuilder:
         if detail.status_message:
             status_text += f": {detail.status_message}"
         f.append(Field("status", status_text, ERROR if status == STATUS_ERROR else PLAIN))
-        f.append(Field("duration", duration(idx.duration(row))))
+        f.append(Field("duration", self.duration(idx.duration(row))))
         f.append(Field("start", timestamp(idx.start[row])))
         f.append(Field("trace id", idx.trace_id_of(row).hex()))
         f.append(Field("span id", idx.span_id[row].hex()))
@@ -166,8 +191,8 @@ class DetailsBuilder:
             sections.append(self._links(detail.links))
         sources = idx.linked_from(row)
         if sources:
-            ff = [Field(f"{short_id(idx.trace_id_of(s).hex())}",
-                        f"{idx.service(s)} · {idx.name[s]}") for s in sources[:LINKED_FROM_CAP]]
+            ff = [Field(f"{self.short_id(idx.trace_id_of(s).hex())}",
+                        self.op(s)) for s in sources[:LINKED_FROM_CAP]]
             if len(sources) > LINKED_FROM_CAP:
                 ff.append(Field("", f"+{len(sources) - LINKED_FROM_CAP} more", DIM))
             sections.append(Section(f"linked from ({len(sources)})", ff))
@@ -177,7 +202,7 @@ class DetailsBuilder:
         start = self.index.start[row]
         f: list[Field] = []
         for ev in events[:EVENTS_CAP]:
-            at = f"+{duration(ev.time_ns - start)}" if ev.time_ns else ""
+            at = f"+{self.duration(ev.time_ns - start)}" if ev.time_ns else ""
             attrs = ev.attributes
             if ev.name == "exception":
                 kind = format_value(attrs.get("exception.type", "exception"))
@@ -207,7 +232,7 @@ class DetailsBuilder:
             if target is None:
                 f.append(Field(f"link {i}", f"{ids}  (not loaded)", DIM))
             else:
-                f.append(Field(f"link {i}", f"{idx.service(target)} · {idx.name[target]}", HEADING))
+                f.append(Field(f"link {i}", self.op(target), HEADING))
                 f.append(Field("target", f"{ids}  (loaded)", PLAIN, 1))
             f.extend(Field(k, format_value(v), PLAIN, 1) for k, v in lk.attributes.items())
         if len(links) > LINKS_CAP:
@@ -242,22 +267,22 @@ class DetailsBuilder:
             vias = [v for v in node.vias if v >= 0]
             if vias:
                 f.append(Field("referred by", ", ".join(
-                    f"{idx.service(v)} · {idx.name[v]}" for v in vias[:5])
+                    self.op(v) for v in vias[:5])
                     + (f", +{len(vias) - 5} more" if len(vias) > 5 else "")))
-            return Details("? span not loaded", DIM, [Section("missing span", f)])
+            return Details(f"{self.g.missing} span not loaded", DIM, [Section("missing span", f)])
         if kind == TRACE:
             t = idx.trace[node.rows[0]]
             sections = [self.trace_section(t, "trace")]
             if len(node.rows) > 1:
                 sections[0].fields.append(Field("root spans", f"{len(node.rows)} (orphans: parents not loaded)", DIM))
             sections.extend(self.span_sections(node.rows[0], "root span"))
-            title = f"trace {short_id(idx.trace_ids[t].hex())}"
+            title = f"trace {self.short_id(idx.trace_ids[t].hex())}"
             return Details(title, ERROR if node.errors else HEADING, sections)
 
         # span or cycle
         rows = node.rows
         first = rows[0]
-        title = f"{node.service} · {node.operation}"
+        title = f"{node.service}{self.g.sep}{node.operation}"
         sections: list[Section] = []
         reached = [Field("edge", EDGE_TEXT.get(node.edge, node.edge))]
         if node.async_trace:
@@ -265,19 +290,20 @@ class DetailsBuilder:
         lag = node.lag_ns
         if lag is not None:
             reached.append(Field("lag", ("" if len(node.lags) <= 1 else f"{node.view.options.agg} ")
-                                 + duration(lag) + "  (effect start − cause end)"))
+                                 + self.duration(lag) + "  (effect start - cause end)"))
         if kind == CYCLE:
             reached.append(Field("cycle", "this span is already on the path above; not expanded", DIM))
         if node.is_focus:
             reached.append(Field("focus", "this node holds the focus span", HEADING))
-        sections.append(Section("in this view", reached))
+        in_view = Section("in this view", reached)
 
         if len(rows) > 1:
             sections.append(self._group(node))
             sections.append(self._merged_traces(node))
-            sections.extend(self.span_sections(first, f"span (first of {len(rows)})"))
+            spans = self.span_sections(first, f"span (first of {len(rows)})")
         else:
-            sections.extend(self.span_sections(first))
+            spans = self.span_sections(first)
+        sections += [spans[0], in_view, *spans[1:]]
         sections.append(self.trace_section(idx.trace[first]))
         return Details(title, ERROR if node.errors else PLAIN, sections)
 
@@ -289,13 +315,13 @@ class DetailsBuilder:
         f = [Field("spans", f"{len(rows)}"),
              Field("grouped by", node.view.options.group_by
                    + (f" ({node.group_label})" if node.group_label else "")),
-             Field(f"duration {agg}", duration(aggregate(durs, agg)), HEADING)]
+             Field(f"duration {agg}", self.duration(aggregate(durs, agg)), HEADING)]
         for method in ("min", "max", "avg", "sum"):
             if method != agg:
-                f.append(Field(f"duration {method}", duration(aggregate(durs, method))))
+                f.append(Field(f"duration {method}", self.duration(aggregate(durs, method))))
         if node.lags:
-            f.append(Field(f"lag {agg}", duration(aggregate(node.lags, agg))))
-            f.append(Field("lag min/max", f"{duration(min(node.lags))} / {duration(max(node.lags))}"))
+            f.append(Field(f"lag {agg}", self.duration(aggregate(node.lags, agg))))
+            f.append(Field("lag min/max", f"{self.duration(min(node.lags))} / {self.duration(max(node.lags))}"))
         errors = node.errors
         f.append(Field("errors", f"{errors} of {len(rows)}", ERROR if errors else PLAIN))
         services = {idx.service(r) for r in rows[:1000]}
@@ -311,10 +337,10 @@ class DetailsBuilder:
         f: list[Field] = []
         for t, rows in list(by_trace.items())[:TRACES_CAP]:
             s = idx.traces[t]
-            root = (f"{idx.service(s.root)} · {idx.name[s.root]}  " if s.root >= 0 else "")
+            root = (self.op(s.root) + "  " if s.root >= 0 else "")
             spans = f"  ({len(rows)} spans)" if len(rows) > 1 else ""
-            f.append(Field(short_id(idx.trace_ids[t].hex()),
-                           f"{root}{duration(s.duration)}{spans}",
+            f.append(Field(self.short_id(idx.trace_ids[t].hex()),
+                           f"{root}{self.duration(s.duration)}{spans}",
                            ERROR if any(idx.is_error(r) for r in rows) else PLAIN))
         if len(by_trace) > TRACES_CAP:
             f.append(Field("", f"+{len(by_trace) - TRACES_CAP} more traces", DIM))

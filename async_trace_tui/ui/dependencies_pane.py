@@ -1,0 +1,272 @@
+"""The dependencies pane: the tree (left), the details of the selected node (right) and the
+Group by / Aggregate / Show internal spans controls with the legend (bottom).
+
+The app mounts `DependenciesPane(index, focus_row)` and handles
+`DependenciesPane.OpenTrace` (`o`, or a click on an operation name). Styles: dependencies.tcss
+(the app adds it to its CSS_PATH).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ..index import SpanIndex
+from ..views.dependencies import DependencyView, DepNode, ViewOptions
+from ..views.glyphs import glyphs
+from ..views.group_keys import GroupKeyCollector, next_choice
+from ..views.grouping import AGGREGATIONS, parse_group_by
+from ..views.tree_state import carry_over
+from .widgets.controls import ControlBar
+from .widgets.dep_tree import DependencyTree
+from .widgets.details import DetailsPanel
+
+CSS_PATH = Path(__file__).with_name("dependencies.tcss")
+
+# Views of traces with this many spans are built in a thread.
+BACKGROUND_SPANS = 50_000
+# Span rows looked at for attribute keys when a view opens, and per expansion.
+KEYS_FIRST_LOOK = 2000
+KEYS_PER_LOOK = 500
+
+
+class DependenciesPane(Widget):
+    """Tree + details + controls for one focus span; rebuilt when the focus or options change."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g", "cycle_group", "Group by"),
+        Binding("a", "cycle_agg", "Aggregate"),
+        Binding("i", "toggle_internal", "Internal spans"),
+        Binding("L", "toggle_legend", "Legend", show=False),
+    ]
+
+    group_by: reactive[str] = reactive("operation", init=False)
+    agg: reactive[str] = reactive("avg", init=False)
+    show_internal: reactive[bool] = reactive(True, init=False)
+
+    class OpenTrace(Message):
+        """The user asked to open this trace in a new tab (`o`, or a click on an operation
+        name). `row` is the span to show (or -1: only the trace is known)."""
+
+        def __init__(self, pane: DependenciesPane, trace_index: int, row: int) -> None:
+            self.pane = pane
+            self.trace_index = trace_index
+            self.row = row
+            super().__init__()
+
+        @property
+        def control(self) -> DependenciesPane:
+            return self.pane
+
+    class FocusChanged(Message):
+        """The view was rebuilt around another focus span (`f`, or `set_focus`)."""
+
+        def __init__(self, pane: DependenciesPane, row: int) -> None:
+            self.pane = pane
+            self.row = row
+            super().__init__()
+
+        @property
+        def control(self) -> DependenciesPane:
+            return self.pane
+
+    def __init__(self, index: SpanIndex, focus_row: int, options: ViewOptions | None = None,
+                 ascii: bool = False, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.index = index
+        self.options = options or ViewOptions()
+        self.focus_row = focus_row
+        self.ascii = ascii
+        self.set_reactive(DependenciesPane.group_by, self.options.group_by)
+        self.set_reactive(DependenciesPane.agg, self.options.agg)
+        self.set_reactive(DependenciesPane.show_internal, self.options.show_internal)
+        self.view: DependencyView | None = None  # built on mount (in a thread when big)
+        self._generation = 0
+        self.key_collector = GroupKeyCollector(index)
+        self.dep_tree = DependencyTree(ascii=ascii, id="dep-tree")
+        self.details_panel = DetailsPanel(index, glyphs(ascii), id="dep-details")
+        self.control_bar = ControlBar(glyphs(ascii), self.group_by, self.agg, self.show_internal,
+                                   id="dep-controls")
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="dep-main"):
+            yield self.dep_tree
+            yield self.details_panel
+        yield self.control_bar
+
+    def on_mount(self) -> None:
+        self.dep_tree.focus()
+        self._build(self.focus_row, self.options, None, None, center=True, refocus=False)
+
+    # -- public API ------------------------------------------------------------------------
+
+    def set_focus(self, row: int) -> None:
+        """Rebuild the view around another focus span (opened as at first)."""
+        self._build(row, self.options, None, None, center=True, refocus=True)
+
+    def action_cycle_group(self) -> None:
+        self._collect_keys()
+        self.group_by = next_choice(self.control_bar.group_choices, self.group_by)
+
+    def action_cycle_agg(self) -> None:
+        self.agg = AGGREGATIONS[(AGGREGATIONS.index(self.agg) + 1) % len(AGGREGATIONS)]
+
+    def action_toggle_internal(self) -> None:
+        self.show_internal = not self.show_internal
+
+    def action_toggle_legend(self) -> None:
+        self.control_bar.toggle_full_legend()
+
+    # -- options ---------------------------------------------------------------------------
+
+    def validate_group_by(self, value: str) -> str:
+        parse_group_by(value)  # GroupSpecError on a bad spec
+        return value
+
+    def validate_agg(self, value: str) -> str:
+        if value not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation {value!r}")
+        return value
+
+    def watch_group_by(self) -> None:
+        self._options_changed()
+
+    def watch_agg(self) -> None:
+        self._options_changed()
+
+    def watch_show_internal(self) -> None:
+        self._options_changed()
+
+    def _options_changed(self) -> None:
+        options = self.options.replace(group_by=self.group_by, agg=self.agg,
+                                       show_internal=self.show_internal)
+        self.control_bar.sync(self.group_by, self.agg, self.show_internal)
+        old = self.options
+        if (options.group_by, options.show_internal) == (old.group_by, old.show_internal):
+            # Only the aggregation: the same nodes, relabelled (nodes read it from the view).
+            self.options = options
+            if self.view is not None:
+                self.view.options = options
+                self.dep_tree.relabel()
+                self.details_panel.show(self.dep_tree.cursor_node)
+            return
+        self.rebuild(options)
+
+    def rebuild(self, options: ViewOptions) -> None:
+        """A new view with `options`, keeping the open nodes and the cursor where it can."""
+        self.options = options
+        self._build(self.focus_row, options, self.dep_tree.shown_nodes(),
+                    self.dep_tree.cursor_node, center=False, refocus=False)
+
+    # -- building views: on the spot, or in a thread for a big trace -------------------------
+
+    def _build(self, focus: int, options: ViewOptions, shown: list[tuple[DepNode, bool]] | None,
+               cursor: DepNode | None, center: bool, refocus: bool) -> None:
+        self._generation += 1
+        args = (self._generation, focus, options, shown, cursor, center, refocus)
+        if self.index.traces[self.index.trace[focus]].spans < BACKGROUND_SPANS:
+            self._apply(self._generation, focus, options,
+                        *self._make_view(focus, options, shown, cursor), center, refocus,
+                        shown is None)
+        else:
+            # Building the view of a trace of a million spans takes a second or two: keep
+            # the UI answering meanwhile.
+            self.dep_tree.loading = True
+            self._build_in_thread(*args)
+
+    @work(thread=True, exclusive=True, group="dependencies-view")
+    def _build_in_thread(self, generation: int, focus: int, options: ViewOptions,
+                         shown: list[tuple[DepNode, bool]] | None, cursor: DepNode | None,
+                         center: bool, refocus: bool) -> None:
+        made = self._make_view(focus, options, shown, cursor)
+        if generation == self._generation:
+            self.app.call_from_thread(self._apply, generation, focus, options, *made, center,
+                                      refocus, shown is None)
+
+    def _make_view(self, focus: int, options: ViewOptions,
+                   shown: list[tuple[DepNode, bool]] | None, cursor: DepNode | None,
+                   ) -> tuple[DependencyView, set[int], list[DepNode]]:
+        view = DependencyView(self.index, focus, options)
+        if shown is None:
+            opened, cursor_path = {id(n) for n in view.initial_expansion()}, view.focus_path()
+        else:
+            opened, cursor_path = carry_over(view, shown, cursor)
+        # The children of every open node, computed here (maybe in the thread), not while
+        # the tree lays out its rows.
+        opened.update(id(n) for n in cursor_path[:-1])
+        stack = [view.root]
+        while stack:
+            node = stack.pop()
+            if id(node) in opened:
+                stack.extend(node.children())
+        return view, opened, cursor_path
+
+    def _apply(self, generation: int, focus: int, options: ViewOptions, view: DependencyView,
+               opened: set[int], cursor_path: list[DepNode], center: bool,
+               refocus: bool, fresh: bool) -> None:
+        if generation != self._generation:
+            return  # a newer build is on its way
+        self.dep_tree.loading = False
+        # The aggregation may have changed meanwhile: the nodes read it from the view.
+        view.options = options.replace(agg=self.agg)
+        self.options = view.options
+        self.focus_row = focus
+        self.view = view
+        self.dep_tree.show(view, opened, cursor_path, center=center)
+        if fresh:
+            # Reading attributes for the Group by choices waits until the first paint.
+            self.call_after_refresh(self._collect_keys, True)
+        if refocus:
+            self.post_message(self.FocusChanged(self, focus))
+
+    def on_control_bar_changed(self, event: ControlBar.Changed) -> None:
+        event.stop()
+        setattr(self, event.setting, event.value)
+
+    # -- from the tree ---------------------------------------------------------------------
+
+    def on_dependency_tree_node_highlighted(self, event: DependencyTree.NodeHighlighted) -> None:
+        event.stop()
+        self.details_panel.show(event.node)
+        self._collect_keys_from(event.node)
+
+    def on_dependency_tree_refocus(self, event: DependencyTree.Refocus) -> None:
+        event.stop()
+        self.set_focus(event.row)
+
+    def on_dependency_tree_open_trace(self, event: DependencyTree.OpenTrace) -> None:
+        event.stop()
+        self.post_message(self.OpenTrace(self, event.trace_index, event.row))
+
+    # -- group-by choices ------------------------------------------------------------------
+
+    def _collect_keys(self, first: bool = False) -> None:
+        """Attribute keys from the focus trace and the rows on display."""
+        rows: list[int] = []
+        if first:
+            rows.extend(self.index.spans_of(self.index.trace[self.focus_row])[:KEYS_FIRST_LOOK])
+        for node in self.dep_tree.iter_nodes():
+            rows.extend(node.rows[:8])
+            if len(rows) > KEYS_FIRST_LOOK * 2:
+                break
+        if self.key_collector.add_rows(rows, KEYS_FIRST_LOOK) or first:
+            self._update_choices()
+
+    def _collect_keys_from(self, node: DepNode) -> None:
+        if node.rows and self.key_collector.add_rows(node.rows, KEYS_PER_LOOK):
+            self._update_choices()
+
+    def _update_choices(self) -> None:
+        if self.control_bar.is_mounted:
+            self.control_bar.set_group_choices(self.key_collector.choices(self.group_by), self.group_by)
+        else:
+            self.call_after_refresh(self._update_choices)

@@ -1,0 +1,599 @@
+"""The dependencies tree as a Line-API widget over a flat list of visible rows.
+
+Textual's `Tree` rebuilds every row on each expand (0.6–1.8 s at 100k nodes). Here the rows on
+screen are the only ones rendered, and expanding or collapsing a node splices its subtree into
+(or out of) one flat list: the cost is the size of what appears or disappears, whatever the size
+of the rest. Rows draw exactly what `--print` draws (the same connector pieces and node labels),
+with an expand marker between the connector and the label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...views.dependencies import (
+    CYCLE,
+    MISSING,
+    MORE,
+    ROOT,
+    SPAN,
+    SYNC,
+    TRACE,
+    DependencyView,
+    DepNode,
+)
+from ...views.format import safe_text
+from ...views.glyphs import ASCII, Glyphs, glyphs
+from ...views.labels import DEFAULT_STYLES, node_label
+from ...views.render_text import _MAX_PREFIX
+
+# Expand markers (the legend glyphs have none): expanded, collapsed, leaf.
+MARKERS = {False: ("▾", "▸", " "), True: ("[-]", "[+]", "   ")}
+
+
+def _foreground(style: Style) -> Style:
+    """`style` without its background colour."""
+    return Style(color=style.color, bold=style.bold, dim=style.dim, italic=style.italic,
+                 underline=style.underline, reverse=style.reverse, strike=style.strike)
+
+
+class _Line:
+    """One visible row: a node, its depth, the connector columns inherited from its
+    ancestors (`prefix`), whether it is its parent's last child, and whether it is open."""
+
+    __slots__ = ("node", "depth", "prefix", "last", "expanded")
+
+    def __init__(self, node: DepNode, depth: int, prefix: str, last: bool) -> None:
+        self.node = node
+        self.depth = depth
+        self.prefix = prefix
+        self.last = last
+        self.expanded = False
+
+
+class DependencyTree(ScrollView, can_focus=True):
+    """Keyboard-first tree of a DependencyView; renders only the rows on screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "cursor_page_up", "Page up", show=False),
+        Binding("pagedown", "cursor_page_down", "Page down", show=False),
+        Binding("home", "cursor_home", "First", show=False),
+        Binding("end", "cursor_end", "Last", show=False),
+        Binding("left,h", "collapse", "Collapse", show=False),
+        Binding("right,l", "expand", "Expand", show=False),
+        Binding("enter", "toggle", "Expand"),
+        Binding("f", "refocus", "Focus span"),
+        Binding("o", "open_trace", "Open trace"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "dep-tree--cursor", "dep-tree--hover", "dep-tree--guide", "dep-tree--async",
+        "dep-tree--marker", "dep-tree--glyph", "dep-tree--service", "dep-tree--operation",
+        "dep-tree--duration", "dep-tree--count", "dep-tree--error", "dep-tree--lag",
+        "dep-tree--dim", "dep-tree--focus", "dep-tree--missing",
+    }
+
+    # Widget-intrinsic look, from the theme's variables (layout lives in dependencies.tcss).
+    DEFAULT_CSS = """
+    DependencyTree {
+        background: $surface;
+        color: $foreground;
+        & > .dep-tree--cursor {
+            background: $block-cursor-blurred-background;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .dep-tree--cursor {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+        & > .dep-tree--hover { background: $block-hover-background; }
+        & > .dep-tree--guide { color: $foreground-muted; }
+        & > .dep-tree--async { color: $warning; }
+        & > .dep-tree--marker { color: $accent; text-style: bold; }
+        & > .dep-tree--glyph { text-style: bold; }
+        & > .dep-tree--service { color: $text-primary; }
+        & > .dep-tree--operation { text-style: bold; }
+        & > .dep-tree--duration { color: $foreground; }
+        & > .dep-tree--count { color: $text-secondary; text-style: bold; }
+        & > .dep-tree--error { color: $text-error; text-style: bold; }
+        & > .dep-tree--lag { color: $text-warning; }
+        & > .dep-tree--dim { color: $foreground-muted; }
+        & > .dep-tree--focus { color: $text-accent; text-style: bold reverse; }
+        & > .dep-tree--missing { color: $foreground-muted; text-style: italic; }
+    }
+    """
+
+    class NodeHighlighted(Message):
+        """The cursor moved to another node."""
+
+        def __init__(self, tree: DependencyTree, node: DepNode) -> None:
+            self.tree = tree
+            self.node = node
+            super().__init__()
+
+        @property
+        def control(self) -> DependencyTree:
+            return self.tree
+
+    class OpenTrace(Message):
+        """Open this trace (its waterfall) in a new tab; `row` is the span to show, or -1."""
+
+        def __init__(self, trace_index: int, row: int) -> None:
+            self.trace_index = trace_index
+            self.row = row
+            super().__init__()
+
+    class Refocus(Message):
+        """Rebuild the view with this span as its focus (`f`)."""
+
+        def __init__(self, row: int) -> None:
+            self.row = row
+            super().__init__()
+
+    def __init__(self, ascii: bool = False, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.glyphs: Glyphs = glyphs(ascii)
+        self._markers = MARKERS[self.glyphs is ASCII]
+        self.view: DependencyView | None = None
+        self._lines: list[_Line] = []
+        self._open: dict[int, DepNode] = {}  # id -> node: expanded (remembered when hidden)
+        self.cursor_line = 0
+        self.hover_line = -1
+        self._highlighted: DepNode | None = None
+        self._labels: dict[int, tuple[DepNode, Text]] = {}
+        self._styles: dict[str, Style] | None = None
+        self._max_width = 0
+        self._width_pending = False
+        self._base_style = Style()
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    @property
+    def cursor_node(self) -> DepNode | None:
+        if 0 <= self.cursor_line < len(self._lines):
+            return self._lines[self.cursor_line].node
+        return None
+
+    def rows(self) -> list[tuple[DepNode, int, bool]]:
+        """The visible rows: (node, depth, expanded)."""
+        return [(ln.node, ln.depth, ln.expanded) for ln in self._lines]
+
+    def node_at(self, i: int) -> DepNode:
+        return self._lines[i].node
+
+    def is_expanded(self, i: int) -> bool:
+        return self._lines[i].expanded
+
+    def line_text(self, i: int) -> str:
+        """Row `i` as plain text, as drawn (connector, marker, label)."""
+        return self._line_text(i).plain
+
+    def iter_nodes(self) -> Iterator[DepNode]:
+        """The nodes of the visible rows, top to bottom."""
+        return (ln.node for ln in self._lines)
+
+    def line_of(self, node: DepNode) -> int:
+        for i, ln in enumerate(self._lines):
+            if ln.node is node:
+                return i
+        return -1
+
+    def expanded_nodes(self) -> list[DepNode]:
+        """The visible rows that are open, top to bottom."""
+        return [ln.node for ln in self._lines if ln.expanded]
+
+    def shown_nodes(self) -> list[tuple[DepNode, bool]]:
+        """The visible rows, top to bottom: (node, open)."""
+        return [(ln.node, ln.expanded) for ln in self._lines]
+
+    def show(self, view: DependencyView, opened: set[int] | None = None,
+             cursor_path: list[DepNode] | None = None, center: bool = True) -> None:
+        """Display `view`: open `opened` (node ids; default: the view's initial expansion),
+        and the path to the cursor (default: to the focus), cursor on the path's last node."""
+        self.view = view
+        self._labels.clear()
+        self._strips.clear()
+        if opened is None:
+            opened = {id(n) for n in view.initial_expansion()}
+        if cursor_path is None:
+            cursor_path = view.focus_path()
+        opened = set(opened)
+        opened.update(id(n) for n in cursor_path[:-1])
+        # Nodes are reachable from the root only through opened nodes: collect them by id.
+        self._open = {}
+        lines: list[_Line] = []
+        stack: list[tuple[DepNode, int, str, bool]] = [(view.root, 0, "", True)]
+        g = self.glyphs
+        while stack:
+            node, depth, prefix, last = stack.pop()
+            line = _Line(node, depth, prefix, last)
+            lines.append(line)
+            if id(node) in opened:
+                self._open[id(node)] = node
+                kids = node.children()
+                if kids:
+                    line.expanded = True
+                    cp = (prefix + (g.blank if last else g.vertical)) if depth else ""
+                    n = len(kids)
+                    for i in range(n - 1, -1, -1):
+                        stack.append((kids[i], depth + 1, cp, i == n - 1))
+        self._lines = lines
+        self._max_width = 0
+        target = cursor_path[-1] if cursor_path else view.root
+        at = self.line_of(target)
+        self.cursor_line = max(at, 0)
+        self._highlighted = None
+        self._update_size()
+        self.refresh()
+        self._after_cursor_move(center=center)
+
+    def relabel(self) -> None:
+        """Draw the labels again (the view's options changed in place, e.g. aggregation)."""
+        self._labels.clear()
+        self._strips.clear()
+        self._max_width = 0
+        self.refresh()
+
+    # -- expanding and collapsing: splices of the flat list ---------------------------------
+
+    def _child_lines(self, line: _Line) -> list[_Line]:
+        """Lines for the children of `line` (and their remembered open descendants)."""
+        g = self.glyphs
+        out: list[_Line] = []
+        kids = line.node.children()
+        cp = (line.prefix + (g.blank if line.last else g.vertical)) if line.depth else ""
+        n = len(kids)
+        stack = [(kids[i], line.depth + 1, cp, i == n - 1) for i in range(n - 1, -1, -1)]
+        open_ = self._open
+        while stack:
+            node, depth, prefix, last = stack.pop()
+            ln = _Line(node, depth, prefix, last)
+            out.append(ln)
+            if id(node) in open_ and open_[id(node)] is node:
+                sub = node.children()
+                if sub:
+                    ln.expanded = True
+                    sp = prefix + (g.blank if last else g.vertical)
+                    m = len(sub)
+                    for i in range(m - 1, -1, -1):
+                        stack.append((sub[i], depth + 1, sp, i == m - 1))
+        return out
+
+    def _subtree_end(self, i: int) -> int:
+        lines = self._lines
+        depth = lines[i].depth
+        j = i + 1
+        n = len(lines)
+        while j < n and lines[j].depth > depth:
+            j += 1
+        return j
+
+    def expand_line(self, i: int) -> bool:
+        line = self._lines[i]
+        if line.node.kind == MORE:
+            return self.expand_more_line(i)
+        if line.expanded or not line.node.children():
+            return False
+        self._open[id(line.node)] = line.node
+        new = self._child_lines(line)
+        line.expanded = True
+        self._lines[i + 1:i + 1] = new
+        if self.cursor_line > i:
+            self.cursor_line += len(new)
+        self._changed()
+        if self.cursor_line == i:
+            # Bring the new rows into view, as many as fit under the node.
+            self.scroll_to_line(i, rows=len(new) + 1)
+        return True
+
+    def collapse_line(self, i: int) -> bool:
+        line = self._lines[i]
+        if not line.expanded:
+            return False
+        j = self._subtree_end(i)
+        del self._lines[i + 1:j]
+        line.expanded = False
+        self._open.pop(id(line.node), None)
+        if i < self.cursor_line < j:
+            self.cursor_line = i
+        elif self.cursor_line >= j:
+            self.cursor_line -= j - i - 1
+        self._changed()
+        return True
+
+    def expand_more_line(self, i: int) -> bool:
+        """Replace a `+N more` row by the nodes it stands for."""
+        line = self._lines[i]
+        if line.node.kind != MORE or self.view is None:
+            return False
+        nodes = self.view.expand_more(line.node)
+        if not nodes:
+            return False
+        n = len(nodes)
+        new = [_Line(node, line.depth, line.prefix, line.last and k == n - 1)
+               for k, node in enumerate(nodes)]
+        self._lines[i:i + 1] = new
+        if self.cursor_line > i:
+            self.cursor_line += n - 1
+        self._changed()
+        return True
+
+    def toggle_line(self, i: int) -> bool:
+        line = self._lines[i]
+        return self.collapse_line(i) if line.expanded else self.expand_line(i)
+
+    def _changed(self) -> None:
+        self._update_size()
+        self.refresh()
+        self._after_cursor_move()
+
+    # -- cursor ----------------------------------------------------------------------------
+
+    def move_cursor(self, line: int, center: bool = False) -> None:
+        if not self._lines:
+            return
+        line = max(0, min(line, len(self._lines) - 1))
+        old = self.cursor_line
+        self.cursor_line = line
+        if old != line:
+            self._refresh_line(old)
+            self._refresh_line(line)
+        self._after_cursor_move(center=center)
+
+    def select_node(self, node: DepNode) -> bool:
+        at = self.line_of(node)
+        if at >= 0:
+            self.move_cursor(at)
+        return at >= 0
+
+    def _after_cursor_move(self, center: bool = False) -> None:
+        if not self._lines:
+            return
+        self.cursor_line = max(0, min(self.cursor_line, len(self._lines) - 1))
+        self.scroll_to_line(self.cursor_line, center=center)
+        node = self._lines[self.cursor_line].node
+        if node is not self._highlighted:
+            self._highlighted = node
+            self.post_message(self.NodeHighlighted(self, node))
+
+    def scroll_to_line(self, line: int, center: bool = False, rows: int = 1) -> None:
+        """Scroll `rows` lines from `line` into view (as many as fit; `line` first)."""
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            # Not laid out yet: scroll once it is.
+            self.call_after_refresh(self.scroll_to_line, line, center, rows)
+            return
+        rows = max(1, min(rows, height))
+        self.scroll_to_region(Region(0, line, max(self.size.width, 1), rows), animate=False,
+                              force=True, center=center, x_axis=False, immediate=True)
+
+    def _refresh_line(self, line: int) -> None:
+        if line >= 0:
+            self.refresh(Region(0, line - self.scroll_offset.y, self.size.width, 1))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_line - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_line + 1)
+
+    def action_cursor_page_up(self) -> None:
+        self.move_cursor(self.cursor_line - max(1, self.scrollable_content_region.height - 1))
+
+    def action_cursor_page_down(self) -> None:
+        self.move_cursor(self.cursor_line + max(1, self.scrollable_content_region.height - 1))
+
+    def action_cursor_home(self) -> None:
+        self.move_cursor(0)
+
+    def action_cursor_end(self) -> None:
+        self.move_cursor(len(self._lines) - 1)
+
+    def action_collapse(self) -> None:
+        """Collapse the node, or go to its parent."""
+        i = self.cursor_line
+        if not self._lines:
+            return
+        if self._lines[i].expanded:
+            self.collapse_line(i)
+            return
+        depth = self._lines[i].depth
+        j = i - 1
+        while j >= 0 and self._lines[j].depth >= depth:
+            j -= 1
+        if j >= 0:
+            self.move_cursor(j)
+
+    def action_expand(self) -> None:
+        """Expand the node, or go to its first child."""
+        i = self.cursor_line
+        if not self._lines:
+            return
+        line = self._lines[i]
+        if line.expanded:
+            self.move_cursor(i + 1)
+        elif not self.expand_line(i):
+            self.app.bell()
+
+    def action_toggle(self) -> None:
+        if self._lines and not self.toggle_line(self.cursor_line):
+            self.app.bell()
+
+    def action_refocus(self) -> None:
+        node = self.cursor_node
+        if node is None or node.kind not in (SPAN, CYCLE, TRACE) or not node.rows:
+            self.app.bell()
+            return
+        self.post_message(self.Refocus(node.rows[0]))
+
+    def action_open_trace(self) -> None:
+        node = self.cursor_node
+        if node is not None:
+            self._open_trace(node)
+
+    def _open_trace(self, node: DepNode) -> None:
+        idx = node.view.index
+        if node.rows:
+            self.post_message(self.OpenTrace(idx.trace[node.rows[0]], node.rows[0]))
+        elif node.kind == MISSING and node.missing and node.missing[0] in idx.trace_index:
+            self.post_message(self.OpenTrace(idx.trace_index[node.missing[0]], -1))
+        else:
+            self.app.bell()
+
+    # -- mouse -----------------------------------------------------------------------------
+
+    async def _on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        line = meta.get("line")
+        if line is None or not 0 <= line < len(self._lines):
+            return
+        event.stop()
+        self.move_cursor(line)
+        if meta.get("toggle") or event.chain == 2:
+            self.toggle_line(line)
+        elif meta.get("op"):
+            self._open_trace(self._lines[line].node)
+
+    def _on_mouse_move(self, event: events.MouseMove) -> None:
+        line = event.style.meta.get("line", -1)
+        if line != self.hover_line:
+            old, self.hover_line = self.hover_line, line
+            self._refresh_line(old)
+            self._refresh_line(line)
+
+    def _on_leave(self, _: events.Leave) -> None:
+        if self.hover_line >= 0:
+            old, self.hover_line = self.hover_line, -1
+            self._refresh_line(old)
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._labels.clear()
+        self._strips.clear()
+        self.refresh()
+
+    def _label_styles(self) -> dict[str, Style]:
+        if self._styles is None:
+            get = self.get_component_rich_style
+            # Full styles (their colours blended as Textual paints them: `$foreground-muted`
+            # has an alpha), without the background, so that a row's background shows.
+            self._styles = {key: _foreground(get(f"dep-tree--{key}"))
+                            for key in (*DEFAULT_STYLES, "guide", "marker")}
+        return self._styles
+
+    def _label(self, node: DepNode) -> Text:
+        hit = self._labels.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        text = node_label(node, self.glyphs, self._label_styles())
+        if node.kind in (SPAN, CYCLE, TRACE):
+            # The operation name is a link: a click opens the trace.
+            sep = self.glyphs.sep
+            op = sep + safe_text(node.operation)
+            at = text.plain.find(op)
+            if at >= 0:
+                text.stylize(Style(meta={"op": True}), at + len(sep), at + len(op))
+        if len(self._labels) > 4096:
+            self._labels.clear()
+        self._labels[id(node)] = (node, text)
+        return text
+
+    def _update_size(self) -> None:
+        self.virtual_size = Size(self._max_width, len(self._lines))
+
+    def _grow_width(self) -> None:
+        self._width_pending = False
+        if self._max_width > self.virtual_size.width:
+            self._update_size()
+
+    def _line_text(self, index: int) -> Text:
+        line = self._lines[index]
+        node = line.node
+        st = self._label_styles()
+        g = self.glyphs
+        text = Text(no_wrap=True, end="", style=self._base_style)
+        if line.depth:
+            prefix = line.prefix
+            if len(prefix) > _MAX_PREFIX:
+                prefix = f"{g.ellipsis}[{line.depth}]{g.ellipsis}" + prefix[-_MAX_PREFIX // 2:]
+            text.append(prefix + (g.last if line.last else g.branch) + g.edge[node.edge],
+                        st["guide"] if node.edge in (SYNC, ROOT) else st["async"])
+        if line.expanded:
+            marker = self._markers[0]
+        elif node.kind == MORE or (node.kind not in (MISSING, CYCLE) and node.expandable):
+            marker = self._markers[1]
+        else:
+            marker = self._markers[2]
+        text.append(marker, st["marker"] + Style(meta={"line": index, "toggle": True}))
+        text.append(" ")
+        text.append_text(self._label(node))
+        return text
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's base style walks the DOM: once per paint, not once per line.
+        base = self.rich_style
+        if base != self._base_style:
+            self._base_style = base
+            self._strips.clear()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        index = y + scroll_y
+        base = self._base_style
+        if not 0 <= index < len(self._lines):
+            return Strip.blank(width, base)
+        line = self._lines[index]
+        is_cursor = index == self.cursor_line
+        is_hover = index == self.hover_line
+        key = (line, index, line.expanded, is_cursor, is_hover, scroll_x, width)
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        text = self._line_text(index)
+        cells = text.cell_len
+        if is_cursor:
+            # The cursor's colours over the whole row (as Tree and DataTable draw it).
+            text.pad_right(max(0, scroll_x + width - cells))
+            text.stylize(self.get_component_rich_style("dep-tree--cursor"))
+        elif is_hover:
+            text.pad_right(max(0, scroll_x + width - cells))
+            text.stylize_before(self.get_component_rich_style("dep-tree--hover"))
+        text.stylize(Style(meta={"line": index}))
+        if cells > self._max_width:
+            self._max_width = cells
+            if cells > self.virtual_size.width and not self._width_pending:
+                self._width_pending = True
+                self.call_after_refresh(self._grow_width)
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        self._strips[key] = strip
+        return strip
+
+

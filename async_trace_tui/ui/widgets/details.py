@@ -1,0 +1,190 @@
+"""The details panel: the selected node's span(s) and trace, rendered from views.details.
+
+A Line-API widget too: the fields are laid out into lines once per node (and per width), and
+only the lines on screen are turned into strips. Re-laying out a Static full of Rich tables on
+every cursor move cost ~100 ms a key press.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.cells import cell_len, chop_cells
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...index import SpanIndex
+from ...views.dependencies import DepNode
+from ...views.details import DIM, ERROR, HEADING, OK, Details, DetailsBuilder
+from ...views.format import safe_text
+from ...views.glyphs import ASCII, UNICODE, Glyphs
+from .dep_tree import _foreground
+
+LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
+
+
+def value_lines(value: str) -> list[str]:
+    """Span data as display lines, each escaped on its own: a stack trace keeps its lines,
+    no control character reaches the terminal."""
+    value = value.expandtabs(4)
+    if "\n" not in value and "\r" not in value:
+        return [safe_text(value)]
+    return [safe_text(line) for line in value.replace("\r\n", "\n").split("\n")]
+
+
+def _fold(line: str, width: int) -> list[str]:
+    """`line` in lines of at most `width` cells: at spaces where it can, anywhere otherwise."""
+    if width <= 0 or cell_len(line) <= width:
+        return [line]
+    out: list[str] = []
+    while cell_len(line) > width:
+        head = chop_cells(line, width)[0]
+        cut = head.rfind(" ")
+        if cut > width // 3:
+            head = head[:cut + 1]
+        out.append(head.rstrip())
+        line = line[len(head):]
+    if line:
+        out.append(line)
+    return out
+
+
+class DetailsPanel(ScrollView, can_focus=True):
+    """Right-hand panel; `show(node)` replaces its content."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "details--title", "details--section", "details--label", "details--error",
+        "details--ok", "details--dim", "details--heading",
+    }
+
+    DEFAULT_CSS = """
+    DetailsPanel {
+        background: $surface;
+        padding: 0 1;
+        overflow-x: hidden;
+        scrollbar-gutter: stable;
+        & > .details--title { text-style: bold; color: $text-primary; }
+        & > .details--section { text-style: bold; color: $text-accent; }
+        & > .details--label { color: $foreground-muted; }
+        & > .details--error { color: $text-error; text-style: bold; }
+        & > .details--ok { color: $text-success; }
+        & > .details--dim { color: $foreground-muted; }
+        & > .details--heading { text-style: bold; }
+    }
+    """
+
+    def __init__(self, index: SpanIndex, glyphs: Glyphs = UNICODE, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.glyphs = glyphs
+        self.builder = DetailsBuilder(index, glyphs)
+        self.node: DepNode | None = None
+        self.details: Details | None = None
+        self._lines: list[Text] = []
+        self._laid_out_for = -1  # the width the lines were laid out for
+        self._base_style = Style()
+        self._restyle = False
+
+    # -- public API ------------------------------------------------------------------------
+
+    def show(self, node: DepNode | None) -> None:
+        self.node = node
+        self.details = None if node is None else self.builder.build(node)
+        self._layout()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    @property
+    def text(self) -> str:
+        """Everything shown, as plain text (what a user could read and copy)."""
+        return "\n".join(t.plain for t in self._lines)
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _tone(self, tone: str) -> Style:
+        name = {ERROR: "details--error", OK: "details--ok", DIM: "details--dim",
+                HEADING: "details--heading"}.get(tone)
+        return _foreground(self.get_component_rich_style(name)) if name else Style()
+
+    def _layout(self, refresh: bool = True) -> None:
+        width = self.scrollable_content_region.width or 60
+        self._laid_out_for = width
+        d = self.details
+        if d is None:
+            self._lines = [Text("Select a node to see its details.", style=self._tone(DIM))]
+            self._set_lines(refresh)
+            return
+        def get(name: str) -> Style:
+            return _foreground(self.get_component_rich_style(name))
+
+        label_style = get("details--label")
+        section_style = get("details--section")
+        lines: list[Text] = []
+        title_style = get("details--title") + self._tone(d.tone)
+        for chunk in _fold(safe_text(d.title), width):
+            lines.append(Text(chunk, style=title_style))
+        for section in d.sections:
+            lines.append(Text(""))
+            rule = "-" if self.glyphs is ASCII else "─"
+            head = f"{rule * 2} {safe_text(section.title)} "
+            lines.append(Text(head + rule * max(0, width - cell_len(head)), style=section_style))
+            labels = ["  " * f.indent + safe_text(f.label) for f in section.fields]
+            col = min(LABEL_MAX, max((cell_len(x) for x in labels), default=0))
+            value_width = max(10, width - col - 1)
+            for f, label in zip(section.fields, labels, strict=True):
+                tone = self._tone(f.tone)
+                values = [part for line in value_lines(f.value) for part in _fold(line, value_width)]
+                if cell_len(label) > col:
+                    for chunk in _fold(label, width):
+                        lines.append(Text(chunk, style=label_style))
+                    label = ""
+                first = True
+                for v in values:
+                    t = Text(no_wrap=True, end="")
+                    t.append((label if first else "").ljust(col), label_style)
+                    t.append(" ")
+                    t.append(v, tone)
+                    lines.append(t)
+                    first = False
+        self._lines = lines
+        self._set_lines(refresh)
+
+    def _set_lines(self, refresh: bool = True) -> None:
+        size = Size(self.size.width, len(self._lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        if refresh:
+            self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.scrollable_content_region.width != self._laid_out_for:
+            self._layout()
+
+    def notify_style_update(self) -> None:
+        # The component styles may not be updated yet: lay out again at the next paint.
+        super().notify_style_update()
+        self._restyle = True
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's base style walks the DOM: once per paint, not once per line.
+        self._base_style = self.rich_style
+        if self._restyle:
+            self._restyle = False
+            self._layout(refresh=False)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self._base_style
+        index = y + scroll_y
+        if not 0 <= index < len(self._lines):
+            return Strip.blank(width, base)
+        text = Text(style=base, end="", no_wrap=True)
+        text.append_text(self._lines[index])
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)

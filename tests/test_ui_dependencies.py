@@ -1,0 +1,533 @@
+"""The dependencies pane of the TUI (SPEC §3, §4) on the bundled SDK sample, driven by Pilot.
+
+Keys are pressed only where the binding itself is under test (a press costs ~60 ms); other
+steps call the actions directly. Expected numbers are computed from the index's columns, not
+from the code under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+from textual.app import App, ComposeResult
+
+from async_trace_tui.loading import default_sample, load
+from async_trace_tui.model import KIND_CONSUMER, KIND_PRODUCER
+from async_trace_tui.ui.dependencies_pane import CSS_PATH, DependenciesPane
+from async_trace_tui.ui.widgets.dep_tree import DependencyTree
+from async_trace_tui.views.dependencies import (
+    ASYNC_UP,
+    MISSING,
+    MORE,
+    SPAN,
+    DependencyView,
+    DepNode,
+    ViewOptions,
+    walk,
+)
+from async_trace_tui.views.details import DetailsBuilder
+from async_trace_tui.views.format import duration
+from async_trace_tui.views.glyphs import ASCII, UNICODE
+from async_trace_tui.views.group_keys import GroupKeyCollector, next_choice
+from async_trace_tui.views.grouping import aggregate
+from async_trace_tui.views.labels import node_label
+from async_trace_tui.views.render_text import tree_lines
+from async_trace_tui.views.tree_state import carry_over
+
+SIZE = (160, 50)
+
+
+def run_async(fn):
+    """Run an `async def` test in its own event loop (no pytest-asyncio here)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+@pytest.fixture(scope="module")
+def sample():
+    index, report = load([str(default_sample())])
+    assert not report.skipped
+    return index
+
+
+def only(index, name, service=None, kind=None):
+    rows = [r for r in range(len(index)) if index.name[r] == name
+            and (service is None or index.service(r) == service)
+            and (kind is None or index.kind[r] == kind)]
+    assert len(rows) == 1, (name, rows)
+    return rows[0]
+
+
+def consumer_row(index):
+    return only(index, "orders process", "payments-worker", KIND_CONSUMER)
+
+
+def producers(index):
+    """The five `orders publish` spans the batch consumer links to."""
+    rows = sorted(r for r in range(len(index)) if index.name[r] == "orders publish"
+                  and index.kind[r] == KIND_PRODUCER)
+    assert len(rows) == 5
+    return rows
+
+
+class PaneApp(App):
+    CSS_PATH = [CSS_PATH]
+
+    def __init__(self, index, focus: int, options: ViewOptions | None = None,
+                 ascii: bool = False) -> None:
+        super().__init__()
+        self.index = index
+        self.focus_row = focus
+        self.options = options
+        self.ascii = ascii
+        self.opened: list[tuple[int, int]] = []
+
+    def compose(self) -> ComposeResult:
+        yield DependenciesPane(self.index, self.focus_row, self.options, ascii=self.ascii)
+
+    def on_dependencies_pane_open_trace(self, event: DependenciesPane.OpenTrace) -> None:
+        self.opened.append((event.trace_index, event.row))
+
+
+def run(index, focus, options=None, ascii=False) -> Any:
+    return PaneApp(index, focus, options, ascii).run_test(size=SIZE)
+
+
+def pane_of(app: App) -> DependenciesPane:
+    return app.query_one(DependenciesPane)
+
+
+def nodes(tree: DependencyTree) -> list[DepNode]:
+    return list(tree.iter_nodes())
+
+
+def shown_rows(tree: DependencyTree) -> set[int]:
+    """The spans shown in the tree (span and cycle rows; a trace row repeats its root)."""
+    out: set[int] = set()
+    for n in tree.iter_nodes():
+        if n.kind in (SPAN, "cycle"):
+            out.update(n.rows)
+    return out
+
+
+def expand_all(tree: DependencyTree, limit: int = 5000) -> None:
+    i = 0
+    while i < tree.line_count and tree.line_count < limit:
+        node = tree.node_at(i)
+        if node.kind == MORE:
+            tree.expand_more_line(i)
+            continue
+        if not tree.is_expanded(i):
+            tree.expand_line(i)
+        i += 1
+
+
+def line_index(tree: DependencyTree, test) -> int:
+    for i, n in enumerate(tree.iter_nodes()):
+        if test(n):
+            return i
+    raise AssertionError("no such row")
+
+
+# -- opening -------------------------------------------------------------------------------
+
+@run_async
+async def test_opens_on_the_focus_and_draws_what_print_draws(sample):
+    focus = consumer_row(sample)
+    async with run(sample, focus) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        assert tree.cursor_node is not None and tree.cursor_node.is_focus
+        assert focus in tree.cursor_node.rows
+        assert pane.details_panel.node is tree.cursor_node
+        # Async branches show their first node, collapsed; the focus trace is open.
+        for i, n in enumerate(tree.iter_nodes()):
+            if n.is_async_edge and n.kind == SPAN:
+                assert not tree.is_expanded(i), n.operation
+        # Each row is the --print line of the same node, with the expand marker added.
+        printed = {id(n): line.plain for (n, _), line
+                   in zip(walk(pane.view.root), tree_lines(pane.view.root, UNICODE), strict=True)}
+        for i, n in enumerate(tree.iter_nodes()):
+            text = tree.line_text(i)
+            label = node_label(n, UNICODE).plain
+            k = len(text) - len(label) - 2
+            assert text[k:k + 2] in ("▾ ", "▸ ", "  ")
+            assert text[:k] + text[k + 2:] == printed[id(n)]
+
+
+@run_async
+async def test_ascii_mode_draws_plain_characters(sample):
+    async with run(sample, consumer_row(sample), ascii=True) as pilot:
+        await pilot.pause()
+        tree = pane_of(pilot.app).dep_tree
+        assert tree.glyphs is ASCII
+        for i in range(tree.line_count):
+            assert tree.line_text(i).isascii(), tree.line_text(i)
+        assert pane_of(pilot.app).details_panel.text.isascii()
+
+
+# -- show internal spans -------------------------------------------------------------------
+
+@run_async
+async def test_internal_toggle_hides_and_restores_exactly_the_internal_spans(sample):
+    focus = consumer_row(sample)
+    async with run(sample, focus) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        expand_all(tree)
+        before = shown_rows(tree)
+        internal = {r for r in before if sample.is_internal(r)}
+        assert internal, "the sample has internal spans on show"
+        roots = {s.root for s in sample.traces}
+        hidden = {r for r in internal if sample.parent[r] >= 0 and r != focus}
+        await pilot.press("i")  # the binding
+        assert pane.show_internal is False
+        assert pane.control_bar.query_one("#dep-internal").value is False
+        after = shown_rows(tree)
+        assert after == before - hidden
+        assert {r for r in before & roots} <= after and focus in after
+        # The retry under `retry backoff` (INTERNAL) re-attaches to the failed call.
+        retry = [r for r in after if sample.name[r] == "charge card"
+                 and sample.name[sample.parent[r]] == "retry backoff"]
+        assert retry
+        pane.action_toggle_internal()
+        assert shown_rows(tree) == before
+
+
+@run_async
+async def test_cursor_stays_on_the_same_span_across_the_internal_toggle(sample):
+    focus = consumer_row(sample)
+    backoff = only(sample, "retry backoff")
+    retry = next(r for r in range(len(sample)) if sample.parent[r] == backoff)
+    failed = sample.parent[backoff]
+    async with run(sample, focus) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        tree.move_cursor(line_index(tree, lambda n: retry in n.rows))
+        pane.action_toggle_internal()
+        assert retry in tree.cursor_node.rows
+        pane.action_toggle_internal()
+        assert retry in tree.cursor_node.rows
+        # On a span that gets hidden: its nearest visible ancestor.
+        tree.move_cursor(line_index(tree, lambda n: backoff in n.rows))
+        pane.action_toggle_internal()
+        assert failed in tree.cursor_node.rows
+        await pilot.pause()
+        assert pane.details_panel.node is tree.cursor_node
+
+
+# -- grouping and aggregation --------------------------------------------------------------
+
+def producer_group(tree: DependencyTree) -> DepNode:
+    found = [n for n in tree.iter_nodes() if n.edge == ASYNC_UP and n.operation == "orders publish"]
+    assert len(found) == 1, [n.operation for n in found]
+    return found[0]
+
+
+@run_async
+async def test_group_and_aggregation_show_the_right_numbers(sample):
+    prods = producers(sample)
+    durations = [sample.end[r] - sample.start[r] for r in prods]
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        node = producer_group(tree)
+        assert sorted(node.rows) == prods and node.count == 5
+        i = tree.line_of(node)
+        assert f"avg {duration(aggregate(durations, 'avg'))}" in tree.line_text(i)
+        assert "×5" in tree.line_text(i)
+        await pilot.press("a")  # the binding: avg -> max
+        expected = {"max": max(durations), "min": min(durations), "sum": sum(durations),
+                    "avg": round(sum(durations) / 5)}
+        for agg in ("max", "min", "sum", "avg"):
+            assert pane.agg == agg
+            assert pane.control_bar.query_one("#dep-agg").value == agg
+            node = producer_group(tree)
+            text = tree.line_text(tree.line_of(node))
+            assert f"{agg} {duration(expected[agg])}" in text, text
+            assert node.duration_ns == expected[agg]
+            pane.action_cycle_agg()
+
+
+@run_async
+async def test_group_by_select_and_g_cycle(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        select = pane.control_bar.query_one("#dep-group-by")
+        choices = pane.control_bar.group_choices
+        assert choices[:3] == ["operation", "service", "none"]
+        assert "attr:messaging.system" in choices and "resource:service.name" in choices
+        await pilot.press("g")
+        assert pane.group_by == "service" == select.value
+        pane.action_cycle_group()
+        assert pane.group_by == "none" == select.value
+        pane.action_cycle_group()
+        assert pane.group_by == choices[3] == select.value
+        # Choosing in the Select rebuilds the view too.
+        select.value = "service"
+        await pilot.pause()
+        assert pane.group_by == "service" and pane.view.options.group_by == "service"
+        # Grouped by service, the four direct sync children of the consumer merge into one.
+        merged = [n for n in pane.dep_tree.iter_nodes() if n.count == 4]
+        assert merged and merged[0].service == "payments-worker"
+
+
+@run_async
+async def test_enter_on_more_lists_the_hidden_producers(sample):
+    prods = producers(sample)
+    async with run(sample, consumer_row(sample), ViewOptions(group_by="none")) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        ups = [n for n in tree.iter_nodes() if n.edge == ASYNC_UP and n.kind == SPAN]
+        more = [n for n in tree.iter_nodes() if n.kind == MORE]
+        assert len(ups) == 3 and len(more) == 1 and more[0].hidden == 2
+        assert "+2 more async calls" in tree.line_text(tree.line_of(more[0]))
+        before = tree.line_count
+        tree.move_cursor(tree.line_of(more[0]))
+        await pilot.press("enter")
+        ups = [n for n in tree.iter_nodes() if n.edge == ASYNC_UP and n.kind == SPAN]
+        assert sorted(r for n in ups for r in n.rows) == prods
+        assert not any(n.kind == MORE for n in tree.iter_nodes())
+        assert tree.line_count == before + 1
+        assert tree.cursor_node is ups[3]
+
+
+@run_async
+async def test_regrouping_keeps_open_nodes_and_cursor(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        node = producer_group(tree)
+        tree.expand_line(tree.line_of(node))
+        tree.move_cursor(tree.line_of(node) + 1)  # the producers' callers, merged
+        callers = set(tree.cursor_node.rows)
+        pane.group_by = "none"
+        # Each producer is its own node now (two behind `+2 more`, expanded for the cursor);
+        # the cursor is on the node holding the old cursor's first span, and open nodes stay open.
+        assert tree.cursor_node.rows[0] in callers
+        assert tree.cursor_node.parent_node.kind == SPAN
+        assert tree.is_expanded(tree.line_of(tree.cursor_node.parent_node))
+        pane.group_by = "operation"
+        assert set(tree.cursor_node.rows) == callers
+
+
+# -- focus, open trace ---------------------------------------------------------------------
+
+@run_async
+async def test_f_refocuses_on_the_selected_span(sample):
+    email = only(sample, "email process")
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        tree.move_cursor(line_index(tree, lambda n: email in n.rows))
+        await pilot.press("f")
+        assert pane.view.focus == email and pane.focus_row == email
+        assert tree.cursor_node.is_focus and email in tree.cursor_node.rows
+        assert sample.trace[pane.view.root.rows[0]] == sample.trace[email]
+
+
+@run_async
+async def test_o_and_a_click_on_the_operation_open_the_trace(sample):
+    email = only(sample, "email process")
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        i = line_index(tree, lambda n: email in n.rows)
+        tree.move_cursor(i)
+        await pilot.press("o")
+        assert pilot.app.opened == [(sample.trace[email], email)]
+        # A click on the operation name.
+        text = tree.line_text(i)
+        x = cell_len(text[:text.index("email process")]) + 2
+        await pilot.click(DependencyTree, offset=(x, i - tree.scroll_offset.y))
+        assert pilot.app.opened[-1] == (sample.trace[email], email)
+        # A click on the marker toggles.
+        k = text.index("▸")
+        await pilot.click(DependencyTree, offset=(cell_len(text[:k]), i - tree.scroll_offset.y))
+        assert tree.is_expanded(i)
+
+
+@run_async
+async def test_set_focus_and_legend(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        root = sample.traces[0].root
+        pane.set_focus(root)
+        assert pane.dep_tree.cursor_node.is_focus and root in pane.dep_tree.cursor_node.rows
+        assert not pane.control_bar.has_class("-full-legend")
+        await pilot.press("L")
+        assert pane.control_bar.has_class("-full-legend")
+
+
+# -- untrusted text ------------------------------------------------------------------------
+
+NASTY = "[bold red]x\x1b[2J"
+
+
+@pytest.fixture(scope="module")
+def nasty(tmp_path_factory):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource({"service.name": "[i]svc\x07"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("root"):
+        with tracer.start_as_current_span(NASTY, attributes={"k[b]": "v\x1b]0;title\x07"}) as sp:
+            sp.add_event("[u]event", {"exception.stacktrace": "line1\nline2\x1b[31m"})
+    provider.shutdown()
+    path = tmp_path_factory.mktemp("nasty") / "nasty.binpb"
+    path.write_bytes(encode_spans(exporter.get_finished_spans()).SerializeToString())
+    index, _ = load([str(path)])
+    return index
+
+
+@run_async
+async def test_span_data_is_shown_literally(nasty):
+    row = next(r for r in range(len(nasty)) if nasty.name[r] == NASTY)
+    async with run(nasty, row) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        i = tree.line_of(tree.cursor_node)
+        assert "[bold red]x\\e[2J" in tree.line_text(i)
+        assert "[i]svc\\x07" in tree.line_text(i)
+        # What reaches the screen: the literal text, no escape character.
+        strip = tree.render_line(i - tree.scroll_offset.y)
+        assert "[bold red]x\\e[2J" in strip.text and "\x1b" not in strip.text
+        details = pane.details_panel.text
+        assert "[bold red]x\\e[2J" in details and "k[b]" in details
+        assert "v\\e]0;title\\x07" in details
+        assert "line1\n" in details and "line2\\e[31m" in details  # a stack trace keeps its lines
+        assert "\x1b" not in details and "\x07" not in details
+        screen = "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+        assert "[bold red]x\\e[2J" in screen and "\x1b" not in screen
+
+
+# -- Textual-free helpers ------------------------------------------------------------------
+
+def test_details_of_a_span_a_group_and_a_missing_node(sample):
+    focus = consumer_row(sample)
+    view = DependencyView(sample, focus)
+    b = DetailsBuilder(sample)
+    node = view.focus_path()[-1]
+    d = b.build(node)
+    sections = {s.title: s for s in d.sections}
+    links = next(s for t, s in sections.items() if t.startswith("links"))
+    assert sum(1 for f in links.fields if f.label.startswith("link ")) == 5
+    assert all("(loaded)" in f.value for f in links.fields if f.label == "target")
+    trace = next(s for t, s in sections.items() if t.startswith("trace"))
+    summary = sample.traces[sample.trace[focus]]
+    values = {f.label: f.value for f in trace.fields}
+    assert values["spans"] == str(summary.spans) and values["errors"] == str(summary.errors)
+    assert values["async out"].startswith(str(summary.links_out))
+
+    failed = next(r for r in range(len(sample)) if sample.name[r] == "charge card"
+                  and sample.is_error(r))
+    d = b.build(next(n for n, _ in walk(view.root) if n.rows[:1] == [failed]))
+    fields = [f for s in d.sections for f in s.fields]
+    assert any(f.value == "exception payments.gateway.PaymentGatewayError" for f in fields)
+    assert any(f.label == "stacktrace" and "\n" in f.value for f in fields)
+    assert any(f.label == "status" and f.tone == "error" for f in fields)
+
+    group = next(n for n in view.focus_path()[-1].children() if n.count == 5)
+    d = b.build(group)
+    merged = next(s for s in d.sections if s.title.startswith("traces merged"))
+    assert merged.title == "traces merged (5)" and len(merged.fields) == 5
+    g = next(s for s in d.sections if s.title == "group")
+    durs = [sample.end[r] - sample.start[r] for r in group.rows]
+    assert {f.label: f.value for f in g.fields}["duration max"] == duration(max(durs))
+
+    email = only(sample, "email process")
+    missing = next(n for n, _ in walk(DependencyView(sample, email).root) if n.kind == MISSING)
+    d = b.build(missing)
+    assert "not loaded" in d.title and missing.span_ids[0] in str(d.sections)
+
+
+def test_group_key_collector(sample):
+    c = GroupKeyCollector(sample)
+    assert c.choices() == ["operation", "service", "none"]
+    assert c.add_rows(sample.spans_of(sample.trace[consumer_row(sample)]))
+    assert "attr:messaging.system" in c.choices()
+    assert "resource:service.version" in c.choices()
+    assert not c.add_rows(sample.spans_of(sample.trace[consumer_row(sample)]))
+    assert next_choice(["a", "b"], "b") == "a" and next_choice(["a"], "zz") == "a"
+
+
+def test_carry_over_opens_each_span_of_a_merged_node_within_the_cap(sample):
+    focus = consumer_row(sample)
+    old = DependencyView(sample, focus)
+    group = next(n for n in old.focus_path()[-1].children() if n.count == 5)
+    new = DependencyView(sample, focus, ViewOptions(group_by="none"))
+    shown = [(old.root, True), (old.focus_path()[-1], True), (group, True)]
+    opened, cursor_path = carry_over(new, shown, group)
+    assert cursor_path[-1].rows == [group.rows[0]]
+    # Split apart, the open merged node stays open as each of its spans on show; the cap
+    # still holds the rest behind `+2 more` (nothing opens it but the cursor).
+    kids = new.focus_path()[-1].children()
+    split = [n for n in kids if n.edge == ASYNC_UP and n.kind == SPAN]
+    assert len(split) == 3 and all(id(n) in opened for n in split)
+    assert [n.hidden for n in kids if n.kind == MORE] == [2]
+    # A cursor on a span behind the cap opens the `more` node.
+    none = ViewOptions(group_by="none")
+    old = DependencyView(sample, focus, none)
+    consumer = old.focus_path()[-1]
+    revealed = old.expand_more(next(n for n in consumer.children() if n.kind == MORE))
+    new = DependencyView(sample, focus, none.replace(show_internal=False))
+    _, cursor_path = carry_over(new, [(old.root, True), (consumer, True)], revealed[-1])
+    assert cursor_path[-1].rows == revealed[-1].rows
+    assert not any(n.kind == MORE for n in new.focus_path()[-1].children())
+
+
+@run_async
+async def test_big_traces_build_their_view_in_a_thread(sample, monkeypatch):
+    import async_trace_tui.ui.dependencies_pane as module
+
+    monkeypatch.setattr(module, "BACKGROUND_SPANS", 0)
+    focus = consumer_row(sample)
+    backoff = only(sample, "retry backoff")
+
+    async def built() -> None:
+        for _ in range(500):
+            if pane.view is not None and not pane.dep_tree.loading:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+
+    async with run(sample, focus) as pilot:
+        pane = pane_of(pilot.app)
+        await built()
+        tree = pane.dep_tree
+        assert pane.view is not None and tree.cursor_node.is_focus
+        assert not tree.loading
+        assert backoff in shown_rows(tree)
+        # Two changes in a row: only the last build lands, with both applied.
+        pane.action_toggle_internal()
+        pane.group_by = "service"
+        assert tree.loading
+        await built()
+        assert pane.view.options.group_by == "service" and not pane.view.options.show_internal
+        assert backoff not in shown_rows(tree)
+        assert tree.cursor_node.is_focus
