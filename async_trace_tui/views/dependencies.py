@@ -187,6 +187,19 @@ class DepNode:
         """Identifies the node among its siblings, stable across rebuilds of the view."""
         return self._key
 
+    @property
+    def group_key(self) -> Any:
+        """The group-by value this node's spans share (a span, cycle or missing node)."""
+        return self._key[-1] if isinstance(self._key, tuple) and self._key else None
+
+    def hides_row(self, row: int) -> bool:
+        """For a `+N more` node: whether that span is among the calls it stands for."""
+        return any(c[1] == row for c in self._rest)
+
+    def hides_missing(self, missing: tuple[bytes, bytes] | None) -> bool:
+        """For a `+N more` node: whether that missing span is among its calls."""
+        return any(c[1] < 0 and c[4] == missing for c in self._rest)
+
     def ancestors(self) -> Iterator[DepNode]:
         node = self.parent_node
         while node is not None:

@@ -186,7 +186,7 @@ class NodeMapper:
             return None
         # Behind a `+N more` node?
         for m in [k for k in cur.children() if k.kind == MORE]:
-            if any(c[1] == row for c in m._rest):
+            if m.hides_row(row):
                 self._expand(cur, m)
                 return self._child_with(cur, row, edge)
         return None
@@ -199,7 +199,7 @@ class NodeMapper:
             for k in cur.children():
                 if k.kind not in (SPAN, CYCLE):
                     continue
-                key = k.key[-1] if isinstance(k.key, tuple) and k.key else None
+                key = k.group_key
                 try:
                     by_key.setdefault(key, []).append(k)
                 except TypeError:  # an unhashable key: find it by its rows instead
@@ -221,9 +221,8 @@ class NodeMapper:
         hit = next((k for k in cur.children() if same(k)), None)
         if hit is not None:
             return hit
-        # A `more` node keeps its calls as (edge, row, via, lag, missing) candidates.
         for more in [k for k in cur.children() if k.kind == MORE and k.edge == old.edge]:
-            if any(c[1] < 0 and c[4] == old.missing for c in more._rest):
+            if more.hides_missing(old.missing):
                 self._expand(cur, more)
                 return next((k for k in cur.children() if same(k)), None)
         return None
