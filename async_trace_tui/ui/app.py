@@ -1,0 +1,616 @@
+"""The TUI: Traces, Dependencies and waterfall tabs over traces loaded in the background.
+
+`create_app(files, ...)` builds the app (the CLI and the tests use it); `run_app(files,
+args)` runs it for the CLI and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, ScreenStackError
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widgets import Label, ProgressBar, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from ..index import SpanIndex
+from ..loading import default_sample, load
+from ..loading.report import LoadReport
+from ..views.dependencies import ViewOptions
+from ..views.format import safe_text, short_id
+from ..views.glyphs import glyphs
+from ..views.grouping import GroupSpecError
+from ..views.headless import choose_focus, parse_hex_id
+from ..views.traces import TraceRow
+from .commands import TraceTuiCommands
+from .dependencies_pane import DependenciesPane
+from .loader import Cancelled, load_for_ui
+from .screens import HelpScreen, ReportScreen, dependency_classes, own_bindings
+from .traces_pane import TracesPane
+from .waterfall_pane import WaterfallPane
+from .widgets.keybar import KeyBar
+from .widgets.line_list import LineList
+from .widgets.traces_table import PreparedRows, TracesTable
+from .widgets.waterfall import Waterfall
+
+TRACES_TAB = "traces-tab"
+DEPS_TAB = "deps-tab"
+WATERFALL_PREFIX = "wf-"
+EXIT_NOTHING_LOADED = 1
+
+
+# -- messages from the loading thread ---------------------------------------------------
+
+class LoaderProgress(Message):
+    def __init__(self, label: str, done: int, size: int, files_done: int, files: int) -> None:
+        super().__init__()
+        self.label = label
+        self.done = done
+        self.size = size
+        self.files_done = files_done
+        self.files = files
+
+
+class LoaderPhase(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class LoaderPreview(Message):
+    def __init__(self, rows: PreparedRows) -> None:
+        super().__init__()
+        self.rows = rows
+
+
+class LoaderDone(Message):
+    def __init__(self, index: SpanIndex | None, rows: PreparedRows | list[TraceRow],
+                 seconds: float, error: str = "") -> None:
+        super().__init__()
+        self.index = index
+        self.rows = rows
+        self.seconds = seconds
+        self.error = error
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+class TraceTuiApp(App[None]):
+    """Build it with `create_app`."""
+
+    CSS_PATH = ["app.tcss", "dependencies.tcss"]
+    TITLE = "trace-tui"
+    COMMANDS = App.COMMANDS | {TraceTuiCommands}
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("r", "report", "Load report"),
+        Binding("w", "close_tab", "Close tab"),
+        Binding("t", "show_traces", "Traces tab", show=False),
+        Binding("slash", "filter", "Filter traces", show=False),
+        Binding("d", "show_dependencies", "Dependencies tab", show=False),
+        Binding("right_square_bracket", "next_tab", "Next tab", show=False),
+        Binding("left_square_bracket", "previous_tab", "Previous tab", show=False),
+    ]
+
+    def __init__(self, files: Sequence[str], options: ViewOptions, *, ascii: bool = False,
+                 trace: str | None = None, span: str | None = None) -> None:
+        super().__init__()
+        self.files = list(files)
+        self.options = options
+        self.ascii = ascii
+        self.start_trace = trace
+        self.start_span = span
+        self.index: SpanIndex | None = None
+        self.report = LoadReport()
+        self.loading = True
+        self.nothing_loaded = False
+        self.load_seconds = 0.0
+        self._pending_trace: str | None = None  # chosen from a preview row
+        self._palette_cache: tuple[Any, list[tuple[str, str, str, Any]]] | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="tabs"):
+            with TabPane(Content("Traces"), id=TRACES_TAB):
+                with Vertical(id="loading"):
+                    yield Label(Text("Starting…"), id="loading-label")
+                    yield ProgressBar(total=1000, show_eta=False, id="loading-bar")
+                yield TracesPane(ascii=self.ascii, id="traces")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        self.traces_pane.table.focus()
+        self.traces_pane.set_loading_note("loading…")
+        self._load()
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#tabs", TabbedContent)
+
+    @property
+    def traces_pane(self) -> TracesPane:
+        return self.query_one("#traces", TracesPane)
+
+    @property
+    def traces_table(self) -> TracesTable:
+        return self.traces_pane.table
+
+    @property
+    def deps_pane(self) -> DependenciesPane | None:
+        found = self.query(DependenciesPane)
+        return found.first() if found else None
+
+    def waterfall_tabs(self) -> list[str]:
+        return [p.id for p in self.tabs.query(TabPane)
+                if p.id and p.id.startswith(WATERFALL_PREFIX)]
+
+    # -- loading --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        worker = get_current_worker()
+        began = time.perf_counter()
+        post = self.post_message
+        try:
+            index, rows = load_for_ui(
+                self.files, self.report,
+                progress=lambda *a: post(LoaderProgress(*a)),
+                preview=lambda rows: post(LoaderPreview(PreparedRows(rows))),
+                phase=lambda text: post(LoaderPhase(text)),
+                cancelled=lambda: worker.is_cancelled,
+            )
+            # Sort orders and filter keys for the Traces table, here rather than in the UI.
+            prepared = PreparedRows(rows)
+        except Cancelled:
+            return
+        except Exception as e:  # never a traceback over the UI: report it and carry on
+            post(LoaderDone(None, [], time.perf_counter() - began,
+                            f"internal error while loading: {type(e).__name__}: {e}"))
+            return
+        post(LoaderDone(index, prepared, time.perf_counter() - began))
+
+    def on_loader_progress(self, m: LoaderProgress) -> None:
+        if not self.loading:
+            return
+        bar = self.query_one("#loading-bar", ProgressBar)
+        which = f" ({min(m.files_done + 1, m.files)} of {m.files} files)" if m.files > 1 else ""
+        text = Text("Loading ")
+        text.append(safe_text(m.label), "bold")
+        if m.done == 0 and m.files == 1:
+            # Some formats (one protobuf message) report nothing until parsed: no fake 0 %.
+            bar.update(total=None)
+            text.append(f"  {_size(m.size)}, parsing…")
+        else:
+            frac = (m.files_done + (m.done / m.size if m.size else 0)) / max(1, m.files)
+            bar.update(total=1000, progress=min(1000, frac * 1000))
+            text.append(f"{which}  {_size(m.done)} of {_size(m.size)}" if m.done < m.size else which)
+        self.query_one("#loading-label", Label).update(text, layout=False)
+
+    def on_loader_phase(self, m: LoaderPhase) -> None:
+        if self.loading:
+            self.query_one("#loading-bar", ProgressBar).update(total=None)  # no measure
+            self.query_one("#loading-label", Label).update(Text(m.text), layout=False)
+
+    def on_loader_preview(self, m: LoaderPreview) -> None:
+        if not self.loading:
+            return
+        self.traces_pane.set_preview(m.rows)
+        self.traces_pane.set_loading_note(
+            f"still loading: the first {len(m.rows.rows):,} traces (async links pending)")
+
+    async def on_loader_done(self, m: LoaderDone) -> None:
+        try:
+            await self._loaded(m)
+        except (NoMatches, ScreenStackError):
+            pass  # the app closed while the load finished
+
+    async def _loaded(self, m: LoaderDone) -> None:
+        self.load_seconds = m.seconds
+        self.traces_pane.set_loading_note("")
+        if m.error:
+            self.report.messages.append(m.error)
+        if m.index is None or not len(m.index):
+            self.loading = False
+            self.nothing_loaded = True
+            self.exit(return_code=EXIT_NOTHING_LOADED)
+            return
+        self.index = m.index
+        self._palette_cache = None
+        self.traces_pane.set_index(m.index, m.rows)
+        self.loading = False  # from here on, everything above is in place
+        await self.query_one("#loading").remove()  # fewer widgets: cheaper layouts
+        # The full-text search (and the complete list of services) builds in the
+        # background now, so `/` and the command palette have it when they are used.
+        self.traces_pane.ensure_search()
+        r = self.report
+        if r.skipped or r.failed_files or r.warnings or m.error:
+            self.say(safe_text(r.summary()) + "\npress r for the load report",
+                     title="Loaded with problems", severity="warning", timeout=10)
+        if self.start_trace or self.start_span:
+            try:
+                row = choose_focus(m.index, self.start_trace, self.start_span, ValueError)
+            except ValueError as e:
+                self.say(str(e), title="--trace/--span", severity="error", timeout=10)
+            else:
+                await self.open_dependencies(row)
+        elif self._pending_trace is not None:
+            t = m.index.trace_index.get(bytes.fromhex(self._pending_trace))
+            if t is not None:
+                await self.open_dependencies(m.index.traces[t].root)
+        self._pending_trace = None
+
+    # -- opening views --------------------------------------------------------------------
+
+    async def open_dependencies(self, row: int) -> DependenciesPane | None:
+        """Open (or refocus) the Dependencies tab on a span row."""
+        if self.index is None or row < 0:
+            return None
+        tabs = self.tabs
+        pane = self.deps_pane
+        if pane is None:
+            pane = DependenciesPane(self.index, row, self.options, ascii=self.ascii, id="deps")
+            await tabs.add_pane(TabPane(Content("Dependencies"), pane, id=DEPS_TAB), after=TRACES_TAB)
+        else:
+            pane.set_focus(row)
+        tabs.active = DEPS_TAB
+        self._focus_tab(DEPS_TAB)
+        self.refresh_bindings()
+        return pane
+
+    async def open_waterfall(self, trace: int, row: int | None = None) -> WaterfallPane | None:
+        """Open (or activate) the waterfall tab of a trace; `row` selects a span in it."""
+        if self.index is None or not 0 <= trace < len(self.index.trace_ids):
+            return None
+        tabs = self.tabs
+        hex_id = self.index.trace_ids[trace].hex()
+        tab_id = WATERFALL_PREFIX + hex_id
+        focus = row if row is not None and row >= 0 else None
+        found = tabs.query(f"#{tab_id}")
+        if found:
+            pane = found.first().query_one(WaterfallPane)
+            if focus is not None:
+                wf = pane.waterfall
+                try:
+                    wf.move_cursor(wf.spans.index(focus), center=True)
+                except ValueError:
+                    pass
+        else:
+            pane = WaterfallPane(self.index, trace, focus, ascii=self.ascii)
+            title = Content(f"waterfall: {short_id(hex_id)}")
+            await tabs.add_pane(TabPane(title, pane, id=tab_id))
+        tabs.active = tab_id
+        self._focus_tab(tab_id)
+        self.refresh_bindings()
+        return pane
+
+    def _focus_tab(self, tab_id: str) -> None:
+        try:
+            self._focus_tab_now(tab_id)
+        except (NoMatches, ScreenStackError):
+            pass  # the app is closing: its widgets are going away
+
+    def _focus_tab_now(self, tab_id: str) -> None:
+        if tab_id == TRACES_TAB:
+            self.traces_table.focus()
+        elif tab_id == DEPS_TAB:
+            pane = self.deps_pane
+            if pane is not None:
+                pane.dep_tree.focus()
+        elif tab_id.startswith(WATERFALL_PREFIX):
+            found = self.tabs.query(f"#{tab_id} Waterfall")
+            if found:
+                found.first().focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane is not None and event.pane.id:
+            try:
+                self._focus_tab_now(event.pane.id)
+                self.refresh_bindings()
+            except (NoMatches, ScreenStackError):
+                pass  # the app is closing
+
+    # -- from the panes -------------------------------------------------------------------
+
+    async def on_traces_table_trace_chosen(self, m: TracesTable.TraceChosen) -> None:
+        if self.loading or self.index is None:
+            self._pending_trace = m.row.trace_id
+            self.say("Still loading: the dependencies view opens when the load is done.",
+                        timeout=4)
+            return
+        await self.open_dependencies(m.row.summary.root)
+
+    async def on_traces_table_waterfall_requested(self, m: TracesTable.WaterfallRequested) -> None:
+        if self.loading or self.index is None:
+            self.say("Still loading: waterfalls open when the load is done.", timeout=4)
+            return
+        await self.open_waterfall(m.row.summary.index)
+
+    async def on_dependencies_pane_open_trace(self, m: DependenciesPane.OpenTrace) -> None:
+        await self.open_waterfall(m.trace_index, m.row)
+
+    async def on_waterfall_span_chosen(self, m: Waterfall.SpanChosen) -> None:
+        await self.open_dependencies(m.row)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def say(self, message: str, **kw: Any) -> None:
+        """A notification whose text is shown as is (never parsed as markup)."""
+        self.notify(message, markup=False, **kw)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_tab":
+            return self._active_tab().startswith(WATERFALL_PREFIX)
+        if action == "show_dependencies":
+            return self.deps_pane is not None
+        return True
+
+    def _active_tab(self) -> str:
+        try:
+            return self.tabs.active or ""
+        except Exception:
+            return ""
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_sections(), glyphs(self.ascii)))
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        everywhere = own_bindings([type(self)]) + [
+            ("ctrl+p", "command palette: every action, jump to a trace, filter by service"),
+            ("ctrl+q", "quit"),
+            ("tab/shift+tab", "move between widgets"),
+            ("mouse", "click a tab, a row, a column header (sorts), scroll"),
+        ]
+        return [
+            ("Everywhere", everywhere),
+            ("Traces tab", own_bindings([TracesPane, TracesTable])),
+            ("Traces filter (after /)", [
+                ("typing", "filters at once by service and operation; attributes follow"),
+                ("service:NAME", "only traces with a span of that service"),
+                ("enter", "keep the filter, back to the table"),
+                ("escape", "clear the filter"),
+            ]),
+            ("Waterfall tabs", own_bindings([Waterfall, LineList])),
+            ("Dependencies tab", own_bindings(dependency_classes())),
+        ]
+
+    def action_report(self) -> None:
+        self.push_screen(ReportScreen(self.report, loading=self.loading))
+
+    def action_show_traces(self) -> None:
+        self.tabs.active = TRACES_TAB
+        self._focus_tab(TRACES_TAB)
+
+    def action_show_dependencies(self) -> None:
+        if self.deps_pane is not None:
+            self.tabs.active = DEPS_TAB
+            self._focus_tab(DEPS_TAB)
+
+    def _tab_ids(self) -> list[str]:
+        return [p.id for p in self.tabs.query(TabPane) if p.id]
+
+    def _step_tab(self, step: int) -> None:
+        ids = self._tab_ids()
+        active = self._active_tab()
+        if active in ids and len(ids) > 1:
+            nxt = ids[(ids.index(active) + step) % len(ids)]
+            self.tabs.active = nxt
+            self._focus_tab(nxt)
+
+    def action_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    async def action_close_tab(self) -> None:
+        active = self._active_tab()
+        if not active.startswith(WATERFALL_PREFIX):
+            self.say("w closes a waterfall tab", timeout=3)
+            return
+        ids = self._tab_ids()
+        at = ids.index(active)
+        neighbour = ids[at - 1] if at > 0 else TRACES_TAB
+        # Leave the tab first: removing the active tab would activate the next one.
+        self.tabs.active = neighbour
+        await self.tabs.remove_pane(active)
+        self._focus_tab(neighbour)
+        self.refresh_bindings()
+
+    def action_filter(self) -> None:
+        self.action_show_traces()
+        self.traces_pane.action_start_filter()
+
+    def action_clear_filter(self) -> None:
+        self.traces_pane.action_clear_filter()
+
+    def action_cycle_sort(self) -> None:
+        self.action_show_traces()
+        self.traces_table.action_cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        self.action_show_traces()
+        self.traces_table.action_reverse_sort()
+
+    def _with_deps(self, what: Callable[[DependenciesPane], Any]) -> None:
+        pane = self.deps_pane
+        if pane is None:
+            self.say("Open a trace's dependencies first (enter on a trace).", timeout=4)
+            return
+        self.action_show_dependencies()
+        what(pane)
+
+    def action_cycle_group(self) -> None:
+        self._with_deps(lambda p: p.action_cycle_group())
+
+    def action_cycle_agg(self) -> None:
+        self._with_deps(lambda p: p.action_cycle_agg())
+
+    def action_toggle_internal(self) -> None:
+        self._with_deps(lambda p: p.action_toggle_internal())
+
+    def action_open_selected_trace(self) -> None:
+        self._with_deps(lambda p: p.dep_tree.action_open_trace())
+
+    async def action_open_waterfall(self) -> None:
+        row = self.traces_table.current_row
+        if row is not None and not self.loading:
+            await self.open_waterfall(row.summary.index)
+
+    # -- command palette ------------------------------------------------------------------
+
+    def palette_actions(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        return [
+            ("Traces: show the traces table", "key t", self.action_show_traces),
+            ("Traces: filter", "key /", self.action_filter),
+            ("Traces: clear the filter", "key escape", self.action_clear_filter),
+            ("Traces: sort by the next column", "key s", self.action_cycle_sort),
+            ("Traces: reverse the sort", "key S", self.action_reverse_sort),
+            ("Traces: open the selected trace's waterfall", "key o", self.action_open_waterfall),
+            ("Dependencies: show the tab", "key d", self.action_show_dependencies),
+            ("Dependencies: group by the next key", "key g", self.action_cycle_group),
+            ("Dependencies: next aggregation (avg, max, min, sum)", "key a",
+             self.action_cycle_agg),
+            ("Dependencies: show or hide internal spans", "key i", self.action_toggle_internal),
+            ("Dependencies: open the selected node's trace in a waterfall tab", "key o",
+             self.action_open_selected_trace),
+            ("Tabs: close the waterfall tab", "key w", self.action_close_tab),
+            ("Tabs: next tab", "key ]", self.action_next_tab),
+            ("Tabs: previous tab", "key [", self.action_previous_tab),
+            ("Help: keys and legend", "key ?", self.action_help),
+            ("Load report: files, spans, skipped records", "key r", self.action_report),
+            ("Quit", "key q", self.action_quit),
+        ]
+
+    def palette_data_entries(self) -> list[tuple[str, str, str, Any]]:
+        """(text, lower-case text, kind, argument): a trace to jump to, a service to filter."""
+        pane = self.traces_pane
+        rows = pane.table.all_rows
+        key = (id(rows), len(rows), pane.services is not None)
+        if self._palette_cache is not None and self._palette_cache[0] == key:
+            return self._palette_cache[1]
+        entries: list[tuple[str, str, str, Any]] = []
+        services = pane.services
+        if services is None:
+            services = sorted({r.root_service for r in rows})
+        for name in services:
+            text = f"service: {safe_text(name)}"
+            entries.append((text, text.lower(), "service", name))
+        if self.loading:
+            rows = []
+        for r in rows:
+            text = (f"jump to trace {safe_text(r.root_service)} {safe_text(r.root_operation)} "
+                    f"{r.trace_id}")
+            entries.append((text, text.lower(), "trace", r.summary.index))
+        self._palette_cache = (key, entries)
+        return entries
+
+    async def palette_run(self, kind: str, arg: Any) -> None:
+        if kind == "service":
+            self.action_show_traces()
+            self.traces_pane.set_filter(f"service:{arg}")
+        elif kind == "trace" and self.index is not None:
+            await self.jump_to_trace(arg)
+
+    async def jump_to_trace(self, trace: int) -> None:
+        """Select a trace in the table (clearing a filter that hides it) and open its
+        dependencies view."""
+        if self.index is None:
+            return
+        hex_id = self.index.trace_ids[trace].hex()
+        table = self.traces_table
+        if not table.select_trace(hex_id):
+            self.traces_pane.action_clear_filter()
+            table.select_trace(hex_id)
+        await self.open_dependencies(self.index.traces[trace].root)
+
+
+def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation",
+               agg: str = "avg", hide_internal: bool = False, async_cap: int = 3,
+               ascii: bool = False, trace: str | None = None,
+               span: str | None = None) -> TraceTuiApp:
+    """The one way to build the TUI. `files` as on the command line (None: the bundled
+    sample); the rest are the dependencies view's options and the span to open at start.
+    Raises ValueError for a bad group-by key or aggregation."""
+    try:
+        options = ViewOptions(group_by=group_by, agg=agg, show_internal=not hide_internal,
+                              async_cap=async_cap, depth=None)
+    except GroupSpecError as e:
+        raise ValueError(str(e)) from None
+    paths = list(files) if files else [str(default_sample())]
+    return TraceTuiApp(paths, options, ascii=ascii, trace=trace, span=span)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def run_app(files: Sequence[str], args: argparse.Namespace) -> int:
+    """Run the TUI for the CLI; the exit status: 0, 1 if nothing could be loaded, 2 usage.
+
+    When nothing can be loaded, the report goes to stderr as in headless mode: at once if
+    no input exists at all (the UI never starts), else right after the UI closes itself.
+    """
+    files = list(files)
+    try:
+        if args.trace:
+            parse_hex_id(args.trace, 16, "trace id", _UsageError)
+        if args.span:
+            parse_hex_id(args.span, 8, "span id", _UsageError)
+        app = create_app(files, group_by=args.group_by, agg=args.agg,
+                         hide_internal=args.hide_internal, async_cap=args.async_cap,
+                         ascii=args.ascii, trace=args.trace, span=args.span)
+    except (_UsageError, ValueError) as e:
+        print(f"trace-tui: {e}", file=sys.stderr)
+        return 2
+
+    if not any(f == "-" or os.path.exists(f) for f in files):
+        _, report = load(files)
+        _print_report(report)
+        return EXIT_NOTHING_LOADED
+
+    if "-" in files and not sys.stdin.isatty():
+        # The data comes down the pipe; the keyboard must come from the terminal.
+        data = sys.stdin.buffer.read()
+        try:
+            tty = os.open("/dev/tty", os.O_RDONLY)
+        except OSError:
+            print("trace-tui: reading traces from standard input needs a terminal for the "
+                  "keyboard (use --list/--print/--json without one)", file=sys.stderr)
+            return 2
+        os.dup2(tty, 0)
+        os.close(tty)
+        sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+
+    app.run()
+    if app.nothing_loaded:
+        _print_report(app.report)
+        return EXIT_NOTHING_LOADED
+    return app.return_code or 0
+
+
+def _print_report(report: LoadReport) -> None:
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    print("trace-tui: nothing could be loaded", file=sys.stderr)

@@ -1,0 +1,169 @@
+"""The Traces tab: the filter input, the table and a status line."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Static
+from textual.worker import get_current_worker
+
+from ..index import SpanIndex
+from .loader import Cancelled, search_texts
+from .widgets.traces_table import TracesTable
+
+FILTER_HELP = "service, operation or attribute text · service:NAME for one service · esc clears"
+
+
+class TracesPane(Vertical):
+    """Owns the filter: `/` opens it, typing filters at once, escape clears it."""
+
+    BINDINGS = [
+        Binding("slash", "start_filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    class SearchReady(Message):
+        def __init__(self, full: list[str], services_text: list[str], services: list[str]) -> None:
+            super().__init__()
+            self.full = full
+            self.services_text = services_text
+            self.services = services
+
+    def __init__(self, *, ascii: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ascii = ascii
+        self.index: SpanIndex | None = None
+        self.services: list[str] | None = None  # every service, once the search worker ran
+        self._search_started = False
+        self._search_ready = asyncio.Event()
+        self.loading_note = ""
+
+    def on_mount(self) -> None:
+        self._update_status()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="filter-bar"):
+            yield Label(Text("/ "), id="filter-label")
+            yield Input(placeholder=FILTER_HELP, id="filter")
+        yield TracesTable(ascii=self.ascii, id="traces-table")
+        yield Static(id="traces-status")
+
+    @property
+    def table(self) -> TracesTable:
+        return self.query_one(TracesTable)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    # -- data -----------------------------------------------------------------------------
+
+    def set_preview(self, rows: list[Any]) -> None:
+        self.table.set_rows(rows, preview=True)
+
+    def set_index(self, index: SpanIndex, rows: Any) -> None:
+        """The loaded index and its rows (a list, or PreparedRows)."""
+        self.index = index
+        self._search_started = False
+        self._search_ready.clear()
+        self.services = None
+        self.table.set_rows(rows, preview=False)
+        if self.table.query.strip():
+            self.ensure_search()
+
+    def ensure_search(self) -> None:
+        """Start the worker that builds the full search text, once per index."""
+        if self.index is None or self._search_started:
+            return
+        self._search_started = True
+        self._update_status()
+        self._build_search(self.index)
+
+    async def wait_search(self, timeout: float) -> bool:
+        """Start the search worker and wait for it a little (the command palette's service
+        list comes from it); True if it is ready."""
+        if self.index is None:
+            return False
+        self.ensure_search()
+        try:
+            await asyncio.wait_for(self._search_ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    @work(thread=True, exclusive=True, group="trace-search", exit_on_error=False)
+    def _build_search(self, index: SpanIndex) -> None:
+        worker = get_current_worker()
+        try:
+            full, svc_text, services = search_texts(index, lambda: worker.is_cancelled)
+        except Cancelled:
+            return
+        self.post_message(self.SearchReady(full, svc_text, services))
+
+    def on_traces_pane_search_ready(self, message: SearchReady) -> None:
+        self.services = message.services
+        self.table.set_search_texts(message.full, message.services_text)
+        self._search_ready.set()
+        self._update_status()
+
+    # -- filter ---------------------------------------------------------------------------
+
+    def action_start_filter(self) -> None:
+        self.filter_input.focus()
+        self.ensure_search()
+
+    def set_filter(self, text: str) -> None:
+        """Filter from code (the command palette): shows the text in the input."""
+        inp = self.filter_input
+        with inp.prevent(Input.Changed):
+            inp.value = text
+        self.table.set_filter(text)
+        if text.strip():
+            self.ensure_search()
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        inp = self.filter_input
+        if inp.value:
+            with inp.prevent(Input.Changed):
+                inp.value = ""
+            self.table.set_filter("")
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        if event.value.strip():
+            self.ensure_search()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    # -- status ---------------------------------------------------------------------------
+
+    @on(TracesTable.ViewChanged)
+    def _view_changed(self) -> None:
+        self._update_status()
+
+    def _update_status(self) -> None:
+        table = self.table
+        text = Text(" ")
+        text.append(table.describe())
+        if table.query.strip() and self._search_started and not table.has_search_texts:
+            text.append("  ·  searching all spans and attributes…")
+        if self.loading_note:
+            text.append("  ·  " + self.loading_note)
+        text.append("   enter dependencies · o waterfall · s/S sort · / filter")
+        self.query_one("#traces-status", Static).update(text, layout=False)  # one line, always
+
+    def set_loading_note(self, note: str) -> None:
+        self.loading_note = note
+        self._update_status()

@@ -1,0 +1,298 @@
+"""TUI responsiveness with a big load: key press to screen update, measured inside the app.
+
+    python benchmarks/ui.py                  # 1,000,000 spans (+ a fan-out trace, see below)
+    python benchmarks/ui.py --spans 100000   # quicker
+    python benchmarks/ui.py --dir /tmp/ui-bench --reuse   # keep and reuse the generated data
+
+Data: N SDK-shaped spans from benchmarks/load.py's `generate()` (protobuf), plus one small
+OTLP/JSON file with what `generate()` lacks: a trace whose root has --fanout children with
+distinct operations (a tree node with thousands of children) and a producer span that
+--fanout consumer traces link to (a `+N more async calls` node with thousands behind it).
+
+The app is the real one (`create_app`), run headless with `App.run_test()` at 160x50. For
+each key, the clock starts when the key event reaches the App (`App.on_event`) and stops
+when the screen update it caused has been rendered: the next `App._display` call (the
+compositor has asked every dirty widget for its lines by then), plus turning that update
+into terminal output. Pilot's own waiting is not measured. Keys that cause no repaint are
+counted apart. Prints p50 / p95 / max per key; the bar is p95 under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from load import generate  # noqa: E402
+from textual import events  # noqa: E402
+
+from async_trace_tui.ui.app import create_app  # noqa: E402
+
+BAR_MS = 50.0
+T0 = 1_765_000_000_000_000_000
+
+
+# -- data -------------------------------------------------------------------------------
+
+def fanout_file(path: str, fanout: int) -> None:
+    """One OTLP/JSON document: a batch trace (root + `fanout` children, distinct operations,
+    one producer) and `fanout` one-span consumer traces linking to that producer."""
+
+    def span(tid: str, sid: str, name: str, parent: str, kind: int, start: int, dur: int,
+             links: list[tuple[str, str]] | None = None) -> dict:
+        d = {"traceId": tid, "spanId": sid, "name": name, "kind": kind,
+             "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + dur),
+             "attributes": [{"key": "job.part", "value": {"intValue": str(len(sid))}}]}
+        if parent:
+            d["parentSpanId"] = parent
+        if links:
+            d["links"] = [{"traceId": t, "spanId": s} for t, s in links]
+        return d
+
+    batch = "f0" * 16
+    root = f"{1:016x}"
+    producer = f"{2:016x}"
+    spans = [span(batch, root, "nightly batch", "", 2, T0, 60_000_000_000),
+             span(batch, producer, "results publish", root, 4, T0 + 1000, 5_000_000)]
+    for i in range(fanout):
+        spans.append(span(batch, f"{0x1000 + i:016x}", f"part {i:05d}", root, 3,
+                          T0 + 10_000 * i, 2_000_000))
+    batch_doc = {"resource": {"attributes": [{"key": "service.name",
+                                              "value": {"stringValue": "batch-runner"}}]},
+                 "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}]}
+    # distinct operations, so that grouping by operation keeps them apart: `+N more`
+    consumers = [span(f"{0xc0000000 + i:032x}", f"{0x900000 + i:016x}", f"results process {i:05d}", "", 5,
+                      T0 + 70_000_000_000 + i * 1_000_000, 3_000_000, [(batch, producer)])
+                 for i in range(fanout)]
+    consumer_doc = {"resource": {"attributes": [{"key": "service.name",
+                                                 "value": {"stringValue": "results-worker"}}]},
+                    "scopeSpans": [{"scope": {"name": "bench"}, "spans": consumers}]}
+    with open(path, "w") as f:
+        json.dump({"resourceSpans": [batch_doc, consumer_doc]}, f)
+
+
+def make_data(n: int, fanout: int, directory: str, reuse: bool) -> list[str]:
+    proto = os.path.join(directory, f"spans-{n}.binpb")
+    extra = os.path.join(directory, f"fanout-{fanout}.json")
+    if not (reuse and os.path.exists(proto)):
+        t = time.perf_counter()
+        sub = os.path.join(directory, f"gen-{n}")
+        os.makedirs(sub, exist_ok=True)
+        p, j = generate(n, sub)
+        os.replace(p, proto)
+        os.remove(j)
+        print(f"generated {n:,} spans in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    if not (reuse and os.path.exists(extra)):
+        fanout_file(extra, fanout)
+    return [proto, extra]
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+class Probe:
+    """Key event in -> next rendered screen update out, timed inside the app."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.label = ""
+        self.t0: float | None = None
+        self.armed = False
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self.no_repaint: dict[str, int] = defaultdict(int)
+        self.order: list[str] = []
+        on_event = app.on_event
+        display = app._display
+
+        async def timed_on_event(event) -> None:
+            # The first sight of the key press (a key the app forwards comes back here).
+            if isinstance(event, events.Key) and self.armed:
+                self.armed = False
+                self.t0 = time.perf_counter()
+            await on_event(event)
+
+        def timed_display(screen, renderable) -> None:
+            display(screen, renderable)
+            if renderable is not None and self.t0 is not None:
+                renderable.render_segments(app.console)  # what a terminal would be sent
+                self.samples[self.label].append((time.perf_counter() - self.t0) * 1000)
+                self.t0 = None
+
+        app.on_event = timed_on_event
+        app._display = timed_display
+
+    async def press(self, pilot, label: str, *keys: str) -> None:
+        if label not in self.order:
+            self.order.append(label)
+        for key in keys:
+            self.label = label
+            self.armed = True
+            await pilot.press(key)
+            self.armed = False
+            for _ in range(20):  # let the frame after the key be drawn
+                if self.t0 is None:
+                    break
+                await asyncio.sleep(0.01)
+            if self.t0 is not None:
+                self.no_repaint[label] += 1
+                self.t0 = None
+        self.label = ""
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    k = (len(s) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def reset_options(app) -> None:
+    """Back to the defaults the earlier `g`/`i`/`a` presses moved away from."""
+    pane = app.deps_pane
+    pane.group_by = "operation"
+    pane.agg = "avg"
+    pane.show_internal = True
+
+
+async def drive(files: list[str], repeat: int) -> tuple[Probe, dict[str, float]]:
+    app = create_app(files)
+    info: dict[str, float] = {}
+    async with app.run_test(size=(160, 50)) as pilot:
+        t = time.perf_counter()
+        while app.loading:
+            await asyncio.sleep(0.05)
+        info["load_s"] = time.perf_counter() - t
+        info["spans"] = len(app.index)
+        info["traces"] = len(app.index.trace_ids)
+        t = time.perf_counter()
+        await app.traces_pane.wait_search(120)  # the full-text search, built after the load
+        info["search_s"] = time.perf_counter() - t
+        await pilot.pause(0.2)
+        probe = Probe(app)
+
+        # -- Traces table
+        await probe.press(pilot, "traces: down", *["down"] * (20 * repeat))
+        await probe.press(pilot, "traces: page down", *["pagedown"] * (10 * repeat))
+        await probe.press(pilot, "traces: page up", *["pageup"] * (5 * repeat))
+        await probe.press(pilot, "traces: sort (s)", *["s"] * 9)
+        await probe.press(pilot, "traces: sort again (s)", *["s"] * 9)
+        await probe.press(pilot, "traces: reverse (S)", *["S"] * (4 * repeat))
+        await probe.press(pilot, "traces: / (open filter)", "slash")
+        await probe.press(pilot, "traces: filter typing", *"svc-1")
+        await probe.press(pilot, "traces: filter backspace", *["backspace"] * 5)
+        await probe.press(pilot, "traces: filter typing (attribute)", *"thread")
+        await probe.press(pilot, "traces: escape (clear filter)", "escape")
+
+        # -- waterfall of the biggest generated trace
+        table = app.traces_table
+        table.sort_by("spans")
+        table.move_cursor(1)  # 0 is the fan-out trace
+        await pilot.pause()
+        await probe.press(pilot, "traces: o (open waterfall)", "o")
+        await pilot.pause(0.2)
+        await probe.press(pilot, "waterfall: down", *["down"] * (10 * repeat))
+        await probe.press(pilot, "waterfall: page down", *["pagedown"] * 3)
+        for _ in range(2 * repeat):
+            await probe.press(pilot, "tabs: t (waterfall -> traces)", "t")
+            await probe.press(pilot, "tabs: ] (traces -> waterfall)", "right_square_bracket")
+        await probe.press(pilot, "tabs: t (waterfall -> traces)", "t")
+
+        # -- dependencies of an ordinary trace
+        await probe.press(pilot, "traces: enter (open dependencies)", "enter")
+        await pilot.pause(0.2)
+        await probe.press(pilot, "deps: down", *["down"] * (10 * repeat))
+        await probe.press(pilot, "deps: page down", *["pagedown"] * 3)
+        await probe.press(pilot, "deps: i (internal)", *["i"] * (2 * repeat))
+        await probe.press(pilot, "deps: g (group by)", *["g"] * (2 * repeat))
+        await probe.press(pilot, "deps: a (aggregate)", *["a"] * 4)
+
+        # -- the fan-out trace: a node with thousands of children, a `+N more` node
+        t_fan = app.index.trace_index[bytes.fromhex("f0" * 16)]
+        root = app.index.traces[t_fan].root
+        await app.open_dependencies(root)
+        reset_options(app)
+        await pilot.pause(0.3)
+        tree = app.deps_pane.dep_tree
+        big = next(i for i in range(tree.line_count)
+                   if len(tree.node_at(i).children()) >= 1000 and tree.node_at(i).kind == "span")
+        tree.move_cursor(big)
+        await pilot.pause()
+        for _ in range(repeat):
+            await probe.press(pilot, "deps: enter (collapse node, thousands of children)", "enter")
+            await probe.press(pilot, "deps: enter (expand node, thousands of children)", "enter")
+        await probe.press(pilot, "deps: down (thousands of rows)", *["down"] * (5 * repeat))
+        await probe.press(pilot, "deps: page down (thousands of rows)", *["pagedown"] * 5)
+        await probe.press(pilot, "deps: i (thousands of rows)", *["i"] * 2)
+        await probe.press(pilot, "deps: g (thousands of rows)", *["g"] * 2)
+        for _ in range(repeat):
+            await app.open_dependencies(root)
+            reset_options(app)
+            await pilot.pause(0.3)
+            tree = app.deps_pane.dep_tree
+            pub = next((i for i in range(tree.line_count)
+                        if tree.node_at(i).kind == "span" and tree.node_at(i).operation == "results publish"),
+                       None)
+            if pub is None:
+                break
+            if not tree.is_expanded(pub):
+                tree.move_cursor(pub)
+                await probe.press(pilot, "deps: enter (expand producer)", "enter")
+            more = next((i for i in range(pub, tree.line_count) if tree.node_at(i).kind == "more"), None)
+            if more is None:
+                break
+            tree.move_cursor(more)
+            await pilot.pause()
+            await probe.press(pilot, "deps: enter (+N more: thousands of async calls)", "enter")
+    return probe, info
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spans", type=int, default=1_000_000)
+    ap.add_argument("--fanout", type=int, default=5000,
+                    help="children of the fan-out node, and links to its producer")
+    ap.add_argument("--repeat", type=int, default=3, help="scales how often each key is pressed")
+    ap.add_argument("--dir", help="keep the generated files here (default: a temp dir)")
+    ap.add_argument("--reuse", action="store_true", help="reuse files already in --dir")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = args.dir or tmp
+        os.makedirs(directory, exist_ok=True)
+        files = make_data(args.spans, args.fanout, directory, args.reuse)
+        probe, info = asyncio.run(drive(files, args.repeat))
+
+    print(f"{int(info['spans']):,} spans in {int(info['traces']):,} traces, "
+          f"loaded in the app in {info['load_s']:.1f} s; full-text search ready "
+          f"{info['search_s']:.1f} s later (background)")
+    print(f"{'key':<58} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    worst = 0.0
+    for label in probe.order:
+        values = probe.samples.get(label, [])
+        quiet = probe.no_repaint.get(label, 0)
+        note = f"  ({quiet} without repaint)" if quiet else ""
+        if not values:
+            print(f"{label:<58} {0:>4} {'-':>8} {'-':>8} {'-':>8}{note}")
+            continue
+        p95 = percentile(values, 0.95)
+        worst = max(worst, p95)
+        print(f"{label:<58} {len(values):>4} {statistics.median(values):>8.1f} "
+              f"{p95:>8.1f} {max(values):>8.1f}{note}")
+    verdict = "OK" if worst < BAR_MS else "OVER"
+    print(f"worst p95 {worst:.1f} ms: {verdict} (bar {BAR_MS:.0f} ms)")
+    return 0 if worst < BAR_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
