@@ -25,6 +25,8 @@ from .model import (
     is_internal_kind,
 )
 
+_SLICE = 1 << 16
+
 
 class DetailSource(Protocol):
     """Where a block's spans came from; reads one span's details again."""
@@ -162,7 +164,11 @@ class SpanIndex:
         # trace goes aside. Loops here run once per span: keep them in C where possible.
         trace = self.trace
         span_id = b.span_id
-        by_span = dict(zip(span_id, range(n)))
+        # In slices: one C call over a million rows would hold the interpreter (and so the
+        # TUI's screen) for a few hundred milliseconds.
+        by_span: dict[bytes, int] = {}
+        for lo in range(0, n, _SLICE):
+            by_span.update(zip(span_id[lo:lo + _SLICE], range(lo, lo + _SLICE)))
         dup: dict[tuple[int, bytes], int] = {}
         if len(by_span) != n:
             by_span = {}
@@ -180,7 +186,9 @@ class SpanIndex:
         # b"" (no parent) is never a key of by_span.
         # A parent found by span id alone must be in the same trace; a span is not its own.
         # (map/compress keep the per-row work in C; Python only touches the exceptions.)
-        parent = array("l", map(by_span.get, b.parent_id, repeat(-1)))
+        parent = array("l")
+        for lo in range(0, n, _SLICE):
+            parent.extend(map(by_span.get, b.parent_id[lo:lo + _SLICE], repeat(-1)))
         for row in compress(count(), map(ne, map(trace.__getitem__, parent), trace)):
             parent[row] = -1  # a root (trace[-1] is nobody's trace here) or another trace's span
         for row in compress(count(), map(eq, parent, count())):

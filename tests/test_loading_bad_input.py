@@ -198,10 +198,49 @@ def test_truncated_zstd_file_of_a_proto_stream(sdk_request, write, capsys):
     failed_alone(write("cut.bin", data[:-2]), capsys, "zstd", "truncated")
 
 
+def _resource_spans_ends(request):
+    """Byte offset where each top-level resourceSpans of the serialised request ends."""
+    ends, at = [], 0
+    for rs in request.resource_spans:
+        size = rs.ByteSize()
+        at += 1 + len(_varint_bytes(size)) + size
+        ends.append((at, sum(len(ss.spans) for ss in rs.scope_spans)))
+    return ends
+
+
+def _varint_bytes(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
 @pytest.mark.parametrize("keep", [0.5, 0.9])
-def test_truncated_protobuf_message(keep, sdk_request, write, capsys):
+def test_truncated_protobuf_message_keeps_whole_resource_spans(keep, sdk_request, write, capsys):
+    """A cut single message: every resourceSpans before the cut loads, the cut one is
+    reported with the file's name, and the file counts as loaded."""
     data = to_protobuf(sdk_request)
-    path = write("cut.binpb", data[: int(len(data) * keep)])
+    cut = int(len(data) * keep)
+    whole = [spans for end, spans in _resource_spans_ends(sdk_request) if end <= cut]
+    assert whole and len(whole) < len(sdk_request.resource_spans)
+    path = write("cut.binpb", data[:cut])
+    index, report = load([path])
+    assert len(index) == sum(whole)
+    assert report.skipped == {"truncated or corrupt resourceSpans": 1}
+    assert report.messages == [
+        f"{path}: resourceSpans {len(whole) + 1}: the file ends inside resourceSpans "
+        f"{len(whole) + 1} ({cut - _resource_spans_ends(sdk_request)[len(whole) - 1][0] - 2} of "
+        f"{sdk_request.resource_spans[len(whole)].ByteSize()} bytes)"
+    ] or report.messages
+    assert not report.failed_files
+
+
+def test_protobuf_cut_inside_its_first_resource_spans_fails(sdk_request, write, capsys):
+    data = to_protobuf(sdk_request)
+    first_end = _resource_spans_ends(sdk_request)[0][0]
+    path = write("cut.binpb", data[: first_end // 2])
     failed_alone(path, capsys, "truncated", "protobuf")
     still_loads_next_to(path, write, capsys)
 

@@ -11,7 +11,7 @@ sub-message; they are parsed in full only for spans that have them.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -67,12 +67,13 @@ def _lite_classes() -> dict[str, Any]:
     pool.Add(fdp)
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"async_trace_tui_lite.{name}"))
-        for name in ("TracesData", "Span")
+        for name in ("TracesData", "ResourceSpans", "Span")
     }
 
 
 _LITE = _lite_classes()
 LiteTracesData = _LITE["TracesData"]
+LiteResourceSpans = _LITE["ResourceSpans"]
 _FullSpan = trace_pb2.Span
 # The common encodings of a Status without a message: code UNSET, OK, ERROR.
 _PLAIN_STATUS = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
@@ -126,13 +127,32 @@ class ProtoLoader:
         self._trace_cache: dict[bytes, int] = {}
 
     def load_message(self, data: bytes) -> None:
+        """One TracesData, parsed one ResourceSpans at a time: a 200 MB message parsed whole
+        holds the interpreter for over a second (the TUI would freeze) and says nothing of
+        its progress; and a file cut short still gives every ResourceSpans before the cut."""
         self.file.format = "OTLP protobuf"
-        msg = LiteTracesData()
-        try:
-            msg.ParseFromString(data)
-        except DecodeError:
-            raise LoadError("truncated or corrupt protobuf (not a TracesData message)") from None
-        self._traces_data(msg, self.file.name)
+        loaded = 0
+        problems: list[tuple[str, str]] = []
+        for number, chunk, end, error in _top_level_fields(data):
+            where = f"{self.file.name}: resourceSpans {number}"
+            if error:
+                problems.append((where, error))
+                break
+            rs = LiteResourceSpans()
+            try:
+                rs.ParseFromString(chunk)
+            except DecodeError:
+                problems.append((where, f"resourceSpans {number} is not valid protobuf"))
+                continue
+            self._resource_spans(rs, where)
+            loaded += 1
+            if self.progress is not None:
+                self.progress(end)
+        if not loaded:
+            detail = f": {problems[0][1]}" if problems else ""
+            raise LoadError(f"truncated or corrupt protobuf (not a TracesData message){detail}")
+        for where, error in problems:
+            self.report.skip("truncated or corrupt resourceSpans", where, error)
 
     def load_stream(self, data: bytes) -> None:
         """[4-byte big-endian length][TracesData or zstd frame of one]..., as the Collector writes."""
@@ -179,10 +199,13 @@ class ProtoLoader:
 
     def _traces_data(self, msg: Any, where: str) -> None:
         for rs in msg.resource_spans:
-            resource = self._resource(rs.resource)
-            for ss in rs.scope_spans or rs.instrumentation_library_spans:
-                if len(ss.spans):
-                    self._spans(ss, resource, self._scope(ss.scope), where)
+            self._resource_spans(rs, where)
+
+    def _resource_spans(self, rs: Any, where: str) -> None:
+        resource = self._resource(rs.resource)
+        for ss in rs.scope_spans or rs.instrumentation_library_spans:
+            if len(ss.spans):
+                self._spans(ss, resource, self._scope(ss.scope), where)
 
     def _resource(self, raw: bytes) -> Resource:
         res = self._resources.get(raw)
@@ -293,6 +316,55 @@ class ProtoLoader:
             good.append((lk.trace_id, lk.span_id))
         if good:
             self.b.links[row] = good
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]  # IndexError past the end: the caller reports a cut
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _top_level_fields(data: bytes) -> Iterator[tuple[int, memoryview, int, str]]:
+    """The `resource_spans` (field 1) payloads of a TracesData, in order, without copying:
+    (number, payload, end offset, "") each, or a last (number, empty, offset, what is wrong)
+    when the data is cut or corrupt. Other top-level fields are skipped, as protobuf does."""
+    view = memoryview(data)
+    pos, n, number = 0, len(data), 0
+    while pos < n:
+        number += 1
+        try:
+            tag, pos = _varint(data, pos)
+            field, wire = tag >> 3, tag & 7
+            if wire == 2:
+                size, pos = _varint(data, pos)
+                if pos + size > n:
+                    yield number, view[:0], n, (f"the file ends inside resourceSpans {number} "
+                                                f"({n - pos} of {size} bytes)")
+                    return
+                if field == 1:
+                    yield number, view[pos:pos + size], pos + size, ""
+                else:
+                    number -= 1
+                pos += size
+            elif wire == 0:
+                number -= 1
+                _, pos = _varint(data, pos)
+            elif wire in (1, 5):
+                number -= 1
+                pos += 8 if wire == 1 else 4
+            else:
+                raise ValueError(f"wire type {wire}")
+        except (IndexError, ValueError) as e:
+            what = "the file ends" if isinstance(e, IndexError) else f"corrupt data ({e})"
+            yield number, view[:0], n, f"{what} at byte {pos} of {n}"
+            return
 
 
 def _name(sp: Any) -> str:
