@@ -755,3 +755,21 @@ def test_time_out_of_range_in_protobuf(write):
     assert index.detail(0).attributes == {"k": "v"}  # the skipped span does not shift details
     assert report.skipped == {"spans with a time out of range": 1}
     assert report.messages[0].startswith(f"{path}: ") and "far" in report.messages[0]
+
+
+@pytest.mark.parametrize("flavour", ["camel", "snake"])
+def test_one_bad_span_in_a_document_costs_only_that_span(corpus, write, flavour):
+    """A document is decoded one resourceSpans at a time; a bad value sends only its
+    resourceSpans to the span-by-span path, in either key spelling."""
+    import json
+
+    if flavour == "camel":
+        doc = json.loads((corpus / "derived" / "otel-tui.traces.python-MessageToJson-default.NONCONFORMING.json").read_text())
+        doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["startTimeUnixNano"] = "abc"
+    else:
+        lines = (corpus / "derived" / "otel-tui.traces.snake_case.NONCONFORMING.jsonl").read_text().splitlines()
+        doc = {"resource_spans": [rs for line in lines for rs in json.loads(line)["resource_spans"]]}
+        doc["resource_spans"][0]["scope_spans"][0]["spans"][0]["start_time_unix_nano"] = "abc"
+    index, report = load([write("doc.json", doc)])
+    assert len(index) == 546
+    assert report.skipped == {"malformed spans": 1}

@@ -80,9 +80,19 @@ def _family(rename: str | None) -> dict[str, Any]:
         resource_logs: list[Raw] = []
         resource_profiles: list[Raw] = []
 
+    class TracesDataSplit(msgspec.Struct, rename=rename):
+        """A whole document's resourceSpans left undecoded, to decode one at a time."""
+        resource_spans: list[Raw] = []
+        batches: list[Raw] = []
+        result: Raw = _NO_RAW
+        resource_metrics: list[Raw] = []
+        resource_logs: list[Raw] = []
+        resource_profiles: list[Raw] = []
+
     strict = {"strict": False}  # int64 as strings, as the OTLP/JSON mapping writes them
     return {
         "doc": msgspec.json.Decoder(TracesData, **strict),
+        "split": msgspec.json.Decoder(TracesDataSplit, **strict),
         "resource_spans": msgspec.json.Decoder(ResourceSpans, **strict),
         "scope_spans": msgspec.json.Decoder(ScopeSpans, **strict),
         "span": msgspec.json.Decoder(Span, **strict),
@@ -195,11 +205,32 @@ class JsonLoader:
         self._lines(data, view)
 
     def _document(self, view: memoryview) -> None:
+        """A whole document, one resourceSpans at a time: decoding 500 MB in one call would
+        hold the interpreter (and the TUI) for seconds and give no progress."""
         self.file.format = "OTLP/JSON"
+        family = _family_of(view)
         try:
-            self._envelope(view, self.file.name)
+            doc = family["split"].decode(view)
+        except msgspec.ValidationError:
+            doc = None
         except msgspec.DecodeError as e:
             raise LoadError(f"not valid JSON ({_short(e)})") from None
+        while doc is not None and len(doc.result):
+            doc = family["split"].decode(doc.result)
+        if doc is None or not (doc.resource_spans or doc.batches):
+            self._envelope(view, self.file.name)  # reports what else it is
+            return
+        decode = family["resource_spans"].decode
+        where = self.file.name
+        groups = doc.resource_spans or doc.batches
+        for done, raw in enumerate(groups, 1):
+            try:
+                self._resource_spans(decode(raw), where)
+            except msgspec.ValidationError:
+                key = "resource_spans" if family is _SNAKE else "resourceSpans"
+                self._loose_document({key: [_PLAIN.decode(raw)]}, where)
+            if self.progress is not None and done % 16 == 0:
+                self.progress(view.nbytes * done // len(groups))
 
     def _lines(self, data: bytes, view: memoryview) -> None:
         self.file.format = "OTLP/JSON Lines"
@@ -227,9 +258,7 @@ class JsonLoader:
     # -- envelopes ---------------------------------------------------------------------
 
     def _envelope(self, buf: Any, where: str) -> None:
-        head = bytes(buf[:4096])
-        snake = b'"resourceSpans"' not in head and any(m in head for m in _SNAKE_MARKERS)
-        family = _SNAKE if snake else _CAMEL
+        family = _family_of(buf)
         try:
             doc = family["doc"].decode(buf)
         except msgspec.ValidationError:
@@ -441,6 +470,12 @@ def _next_line_is_object(data: bytes, pos: int) -> bool:
                 return False
         pos = end + 1
     return False
+
+
+def _family_of(buf: Any) -> dict[str, Any]:
+    head = bytes(buf[:4096])
+    snake = b'"resourceSpans"' not in head and any(m in head for m in _SNAKE_MARKERS)
+    return _SNAKE if snake else _CAMEL
 
 
 def _first(d: dict[str, Any], *keys: str) -> Any:
