@@ -773,3 +773,24 @@ def test_one_bad_span_in_a_document_costs_only_that_span(corpus, write, flavour)
     index, report = load([write("doc.json", doc)])
     assert len(index) == 546
     assert report.skipped == {"malformed spans": 1}
+
+
+def test_protobuf_link_without_a_span_id_is_skipped_and_the_others_pair_up(write):
+    """Links' ids are read merged (all trace ids, all span ids); a link missing one id must
+    not shift the pairs: it is skipped and counted, the others resolve."""
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    td = trace_pb2.TracesData()
+    ss = td.resource_spans.add().scope_spans.add()
+    a = ss.spans.add(trace_id=b"\x01" * 16, span_id=b"\x0a" * 8, name="target a")
+    b = ss.spans.add(trace_id=b"\x02" * 16, span_id=b"\x0b" * 8, name="target b")
+    c = ss.spans.add(trace_id=b"\x03" * 16, span_id=b"\x0c" * 8, name="linker")
+    c.links.add(trace_id=a.trace_id, span_id=a.span_id, attributes=[])
+    c.links.add(trace_id=b"\x09" * 16)  # no span id
+    c.links.add(trace_id=b.trace_id, span_id=b.span_id)
+    index, report = load([write("links.binpb", td.SerializeToString())])
+    linker = index.find(b"\x03" * 16, b"\x0c" * 8)
+    assert [t for *_, t in index.links_of(linker)] == [index.find(a.trace_id, a.span_id),
+                                                        index.find(b.trace_id, b.span_id)]
+    assert report.skipped == {"links with an empty or malformed id": 1}
+    assert len(index.detail(linker).links) == 3  # the details show the span as written

@@ -1,11 +1,12 @@
 """OTLP protobuf (one message, or the Collector file exporter's length-prefixed stream).
 
-The file is parsed with a *lite* schema: the same field numbers as the OTLP trace proto,
-but only the fields the index needs; attributes, events and the rest stay as unknown
-fields inside upb's arena and come back, unchanged, when a span's details are shown
-(re-serialised and parsed with the full schema). Status and links are declared as
-`bytes`: most spans have neither, and reading bytes is far cheaper than walking a
-sub-message; they are parsed in full only for spans that have them.
+A TracesData is split, without copying, into its top-level resourceSpans, and each is parsed
+with a *lite* schema: the OTLP field numbers, but only the fields the index needs (reading a
+field of an upb message costs ~150 ns a span, so every field counts). Attributes, events
+and the rest are not kept: a span's details are read again from the resourceSpans' bytes,
+parsed with the full schema, when shown. Status is declared as bytes (most spans have the
+same few encodings); links as one *merged* message whose fields are repeated, so that every
+link's ids of a span land in two lists and "has links" is one cheap HasField.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def _lite_classes() -> dict[str, Any]:
             if type_name:
                 f.type_name = ".async_trace_tui_lite." + type_name
 
+    message("LinkIds", [
+        ("trace_id", 1, F.TYPE_BYTES, rep, ""),
+        ("span_id", 2, F.TYPE_BYTES, rep, ""),
+    ])
     message("Span", [
         ("trace_id", 1, F.TYPE_BYTES, opt, ""),
         ("span_id", 2, F.TYPE_BYTES, opt, ""),
@@ -49,7 +54,8 @@ def _lite_classes() -> dict[str, Any]:
         ("kind", 6, F.TYPE_INT32, opt, ""),
         ("start_time_unix_nano", 7, F.TYPE_FIXED64, opt, ""),
         ("end_time_unix_nano", 8, F.TYPE_FIXED64, opt, ""),
-        ("links", 13, F.TYPE_BYTES, rep, ""),
+        # Every Link of the span merges into one LinkIds: ids appended in order.
+        ("links", 13, F.TYPE_MESSAGE, opt, "LinkIds"),
         ("status", 15, F.TYPE_BYTES, opt, ""),
     ])
     message("ScopeSpans", [
@@ -94,18 +100,48 @@ def _status_code(raw: bytes) -> tuple[int, str]:
     return code, st.message
 
 
+class ResourceSpansBytes:
+    """The undecoded bytes of one resourceSpans (a slice of the input, not a copy), parsed
+    with the full schema when a span's details are wanted; the last few stay parsed."""
+
+    __slots__ = ("data", "_parsed")
+    _recent: list[ResourceSpansBytes] = []
+
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
+        self._parsed: Any = None
+
+    def parsed(self) -> Any:
+        if self._parsed is None:
+            self._parsed = trace_pb2.ResourceSpans.FromString(self.data)
+            recent = ResourceSpansBytes._recent
+            recent.append(self)
+            if len(recent) > 8:
+                recent.pop(0)._parsed = None
+        return self._parsed
+
+    def span(self, scope: int, pos: int) -> Any:
+        rs = self.parsed()
+        groups = rs.scope_spans or rs.instrumentation_library_spans
+        return groups[scope].spans[pos]
+
+
 class ProtoBlockSource:
-    """One ScopeSpans of a protobuf input; the lite message still holds every field."""
+    """One ScopeSpans of a protobuf input: where its spans' bytes are."""
 
-    __slots__ = ("scope_spans", "positions")
+    __slots__ = ("rs", "scope", "positions")
 
-    def __init__(self, scope_spans: Any) -> None:
-        self.scope_spans = scope_spans
+    def __init__(self, rs: ResourceSpansBytes, scope: int) -> None:
+        self.rs = rs
+        self.scope = scope
         self.positions: list[int] | None = None  # set once a span of the block was skipped
 
-    def detail(self, offset: int) -> SpanDetail:
+    def span(self, offset: int) -> Any:
         pos = offset if self.positions is None else self.positions[offset]
-        span = _FullSpan.FromString(self.scope_spans.spans[pos].SerializeToString())
+        return self.rs.span(self.scope, pos)
+
+    def detail(self, offset: int) -> SpanDetail:
+        span = self.span(offset)
         return SpanDetail(
             proto_attributes(span.attributes),
             [SpanEvent(e.name, e.time_unix_nano, proto_attributes(e.attributes)) for e in span.events],
@@ -131,23 +167,7 @@ class ProtoLoader:
         holds the interpreter for over a second (the TUI would freeze) and says nothing of
         its progress; and a file cut short still gives every ResourceSpans before the cut."""
         self.file.format = "OTLP protobuf"
-        loaded = 0
-        problems: list[tuple[str, str]] = []
-        for number, chunk, end, error in _top_level_fields(data):
-            where = f"{self.file.name}: resourceSpans {number}"
-            if error:
-                problems.append((where, error))
-                break
-            rs = LiteResourceSpans()
-            try:
-                rs.ParseFromString(chunk)
-            except DecodeError:
-                problems.append((where, f"resourceSpans {number} is not valid protobuf"))
-                continue
-            self._resource_spans(rs, where)
-            loaded += 1
-            if self.progress is not None:
-                self.progress(end)
+        loaded, problems = self._traces_data(data, self.file.name, self.progress)
         if not loaded:
             detail = f": {problems[0][1]}" if problems else ""
             raise LoadError(f"truncated or corrupt protobuf (not a TracesData message){detail}")
@@ -158,6 +178,7 @@ class ProtoLoader:
         """[4-byte big-endian length][TracesData or zstd frame of one]..., as the Collector writes."""
         self.file.format = "OTLP protobuf stream (Collector file exporter)"
         pos, n, record = 0, len(data), 0
+        view = memoryview(data)
         decompressor = None
         while pos < n:
             record += 1
@@ -166,7 +187,7 @@ class ProtoLoader:
                 self.report.skip("truncated messages", where, "the file ends inside its length prefix")
                 break
             (size,) = struct.unpack_from(">I", data, pos)
-            body = data[pos + 4:pos + 4 + size]
+            body: Any = view[pos + 4:pos + 4 + size]
             pos += 4 + size
             if len(body) < size:
                 self.report.skip("truncated messages", where,
@@ -183,13 +204,9 @@ class ProtoLoader:
                     self.report.skip("corrupt messages", where, f"corrupt zstd frame ({e})")
                     continue
                 self.file.format = "OTLP protobuf stream, zstd per message (Collector file exporter)"
-            msg = LiteTracesData()
-            try:
-                msg.ParseFromString(body)
-            except DecodeError:
+            loaded, problems = self._traces_data(body, where, None)
+            if problems:
                 self.report.skip("corrupt messages", where, "not a valid TracesData message")
-                continue
-            self._traces_data(msg, where)
             if self.progress is not None:
                 self.progress(pos)
         if record and not self.file.spans and self.report.skipped:
@@ -197,15 +214,34 @@ class ProtoLoader:
 
     # -- shared -------------------------------------------------------------------------
 
-    def _traces_data(self, msg: Any, where: str) -> None:
-        for rs in msg.resource_spans:
-            self._resource_spans(rs, where)
+    def _traces_data(self, data: Any, where: str, progress: Callable[[int], None] | None
+                     ) -> tuple[int, list[tuple[str, str]]]:
+        """Every resourceSpans of one TracesData's bytes; (how many loaded, problems)."""
+        loaded = 0
+        problems: list[tuple[str, str]] = []
+        for number, chunk, end, error in _top_level_fields(data):
+            at = f"{where}: resourceSpans {number}"
+            if error:
+                problems.append((at, error))
+                break
+            rs = LiteResourceSpans()
+            try:
+                rs.ParseFromString(chunk)
+            except DecodeError:
+                problems.append((at, f"resourceSpans {number} is not valid protobuf"))
+                continue
+            self._resource_spans(rs, ResourceSpansBytes(chunk), where)
+            loaded += 1
+            if progress is not None:
+                progress(end)
+        return loaded, problems
 
-    def _resource_spans(self, rs: Any, where: str) -> None:
+    def _resource_spans(self, rs: Any, raw: ResourceSpansBytes, where: str) -> None:
         resource = self._resource(rs.resource)
-        for ss in rs.scope_spans or rs.instrumentation_library_spans:
+        for number, ss in enumerate(rs.scope_spans or rs.instrumentation_library_spans):
             if len(ss.spans):
-                self._spans(ss, resource, self._scope(ss.scope), where)
+                src = ProtoBlockSource(raw, number)
+                self._spans(ss, src, resource, self._scope(ss.scope), where)
 
     def _resource(self, raw: bytes) -> Resource:
         res = self._resources.get(raw)
@@ -228,9 +264,9 @@ class ProtoLoader:
             self._scopes[raw] = scope
         return scope
 
-    def _spans(self, ss: Any, resource: Resource, scope: Scope, where: str) -> None:
+    def _spans(self, ss: Any, src: ProtoBlockSource, resource: Resource, scope: Scope,
+               where: str) -> None:
         b = self.b
-        src = ProtoBlockSource(ss)
         b.add_block(resource, scope, src)
         report = self.report
         tcache = self._trace_cache
@@ -289,11 +325,11 @@ class ProtoLoader:
             a_status(code)
             a_start(start)
             a_end(end)
-            if sp.links:
-                self._links(sp, len(b.span_id) - 1, where)
-            kept += 1
             if src.positions is not None:
                 src.positions.append(pos)
+            if sp.HasField("links"):
+                self._links(sp, src, kept, len(b.span_id) - 1, where)
+            kept += 1
         self.file.spans += kept
 
     def _skip_span(self, src: ProtoBlockSource, pos: int, kept: int, where: str, sp: Any, why: str,
@@ -302,18 +338,21 @@ class ProtoLoader:
         if src.positions is None:
             src.positions = list(range(kept))
 
-    def _links(self, sp: Any, row: int, where: str) -> None:
+    def _links(self, sp: Any, src: ProtoBlockSource, offset: int, row: int, where: str) -> None:
+        ids = sp.links
+        tids, sids = list(ids.trace_id), list(ids.span_id)
+        if len(tids) != len(sids):
+            # A link without one of its ids: the merged lists no longer pair up; read the
+            # span's links one by one from its bytes.
+            links = src.span(offset).links
+            tids, sids = [lk.trace_id for lk in links], [lk.span_id for lk in links]
         good = []
-        for raw in sp.links:
-            try:
-                lk = trace_pb2.Span.Link.FromString(raw)
-            except DecodeError:
-                lk = trace_pb2.Span.Link()
-            if len(lk.trace_id) != 16 or len(lk.span_id) != 8 or not any(lk.trace_id) or not any(lk.span_id):
+        for tid, sid in zip(tids, sids, strict=True):
+            if len(tid) != 16 or len(sid) != 8 or tid == _ZERO_TRACE_ID or sid == _ZERO_SPAN_ID:
                 self.report.skip("links with an empty or malformed id", where,
                                  f"span {_name(sp)!r} has a link with an empty or malformed id")
                 continue
-            good.append((lk.trace_id, lk.span_id))
+            good.append((tid, sid))
         if good:
             self.b.links[row] = good
 
