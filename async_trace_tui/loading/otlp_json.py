@@ -28,6 +28,7 @@ from ..model import (
     status_from_any,
 )
 from .anyvalue import json_attributes
+from .base import LoaderBase
 from .report import FileReport, LoadError, LoadReport
 
 _NO_RAW = Raw(b"")
@@ -171,17 +172,12 @@ def _decode_raw(raw: Raw | None, default: Any) -> Any:
         return default
 
 
-class JsonLoader:
+class JsonLoader(LoaderBase):
     """Feeds one JSON input (document or lines) into an IndexBuilder."""
 
     def __init__(self, builder: IndexBuilder, report: LoadReport, file: FileReport,
                  progress: Callable[[int], None] | None = None) -> None:
-        self.b = builder
-        self.report = report
-        self.file = file
-        self.progress = progress
-        self._resources: dict[bytes, Resource] = {}
-        self._scopes: dict[bytes, Scope] = {}
+        super().__init__(builder, report, file, progress)
         self._trace_cache: dict[str, int] = {}
 
     # -- entry points ------------------------------------------------------------------
@@ -273,16 +269,20 @@ class JsonLoader:
             return
         groups = doc.resource_spans or doc.batches
         if not groups:
-            for name, items in (("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
-                                ("profiles", doc.resource_profiles)):
-                if items:
-                    self.report.ignore(f"{name} records (not traces)")
-                    return
-            self.report.skip("records that are not OTLP traces", where,
-                             "no resourceSpans in this JSON (not OTLP trace data)")
+            self._not_traces([name for name, items in (
+                ("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
+                ("profiles", doc.resource_profiles)) if items], where)
             return
         for rs in groups:
             self._resource_spans(rs, where)
+
+    def _not_traces(self, signals: list[str], where: str) -> None:
+        """A record without spans: another signal's (not an error), or not OTLP at all."""
+        if signals:
+            self.report.ignore(f"{signals[0]} records (not traces)")
+        else:
+            self.report.skip("records that are not OTLP traces", where,
+                             "no resourceSpans in this JSON (not OTLP trace data)")
 
     def _resource_spans(self, rs: Any, where: str) -> None:
         resource = self._resource(rs.resource)
@@ -424,12 +424,8 @@ class JsonLoader:
         groups = _first(doc, "resourceSpans", "resource_spans", "batches")
         family = _SNAKE if "resource_spans" in doc else _CAMEL
         if not isinstance(groups, list):
-            for keys, name in _OTHER_SIGNALS:
-                if any(key in doc for key in keys):
-                    self.report.ignore(f"{name} records (not traces)")
-                    return
-            self.report.skip("records that are not OTLP traces", where,
-                             "no resourceSpans in this JSON (not OTLP trace data)")
+            self._not_traces([name for keys, name in _OTHER_SIGNALS
+                              if any(key in doc for key in keys)], where)
             return
         for rs in groups:
             if not isinstance(rs, dict):

@@ -24,6 +24,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from ..index import IndexBuilder
 from ..model import STATUS_ERROR, LinkDetail, Resource, Scope, SpanDetail, SpanEvent
 from .anyvalue import proto_attributes
+from .base import LoaderBase
 from .report import FileReport, LoadError, LoadReport
 from .sniff import ZSTD_MAGIC
 
@@ -151,15 +152,10 @@ class ProtoBlockSource:
         )
 
 
-class ProtoLoader:
+class ProtoLoader(LoaderBase):
     def __init__(self, builder: IndexBuilder, report: LoadReport, file: FileReport,
                  progress: Callable[[int], None] | None = None) -> None:
-        self.b = builder
-        self.report = report
-        self.file = file
-        self.progress = progress
-        self._resources: dict[bytes, Resource] = {}
-        self._scopes: dict[bytes, Scope] = {}
+        super().__init__(builder, report, file, progress)
         self._trace_cache: dict[bytes, int] = {}
 
     def load_message(self, data: bytes) -> None:
