@@ -15,6 +15,11 @@ when the screen update it caused has been rendered: the next `App._display` call
 compositor has asked every dirty widget for its lines by then), plus turning that update
 into terminal output. Pilot's own waiting is not measured. Keys that cause no repaint are
 counted apart. Prints p50 / p95 / max per key; the bar is p95 under 50 ms.
+
+Some keys answer at once and finish in a thread (regrouping thousands of rows, expanding a
+`+N more` node standing for thousands of calls: the tree shows it is updating meanwhile).
+For those, "final p95" is the time from the key to the screen update that shows the
+finished tree; for every other key it equals p95.
 """
 
 from __future__ import annotations
@@ -108,6 +113,8 @@ class Probe:
         self.t0: float | None = None
         self.armed = False
         self.samples: dict[str, list[float]] = defaultdict(list)
+        self.final: dict[str, list[float]] = defaultdict(list)
+        self.settling: float | None = None  # the key's t0, while its work goes on in a thread
         self.no_repaint: dict[str, int] = defaultdict(int)
         self.order: list[str] = []
         on_event = app.on_event
@@ -122,13 +129,24 @@ class Probe:
 
         def timed_display(screen, renderable) -> None:
             display(screen, renderable)
-            if renderable is not None and self.t0 is not None:
-                renderable.render_segments(app.console)  # what a terminal would be sent
-                self.samples[self.label].append((time.perf_counter() - self.t0) * 1000)
-                self.t0 = None
+            if renderable is None or (self.t0 is None and self.settling is None):
+                return
+            renderable.render_segments(app.console)  # what a terminal would be sent
+            now = time.perf_counter()
+            if self.t0 is not None:
+                self.samples[self.label].append((now - self.t0) * 1000)
+                self.settling, self.t0 = self.t0, None
+            if self.settling is not None and not self.busy():
+                self.final[self.label].append((now - self.settling) * 1000)
+                self.settling = None
 
         app.on_event = timed_on_event
         app._display = timed_display
+
+    def busy(self) -> bool:
+        """Work for the last key still going on in a thread."""
+        pane = self.app.deps_pane
+        return pane is not None and pane.is_mounted and pane.updating
 
     async def press(self, pilot, label: str, *keys: str) -> None:
         if label not in self.order:
@@ -145,6 +163,11 @@ class Probe:
             if self.t0 is not None:
                 self.no_repaint[label] += 1
                 self.t0 = None
+            for _ in range(1000):  # and the frame showing the finished tree
+                if self.settling is None:
+                    break
+                await asyncio.sleep(0.005)
+            self.settling = None
         self.label = ""
 
 
@@ -276,21 +299,24 @@ def main() -> int:
     print(f"{int(info['spans']):,} spans in {int(info['traces']):,} traces, "
           f"loaded in the app in {info['load_s']:.1f} s; full-text search ready "
           f"{info['search_s']:.1f} s later (background)")
-    print(f"{'key':<58} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    worst = 0.0
+    print(f"{'key':<58} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'final p95':>10}")
+    worst = worst_final = 0.0
     for label in probe.order:
         values = probe.samples.get(label, [])
         quiet = probe.no_repaint.get(label, 0)
         note = f"  ({quiet} without repaint)" if quiet else ""
         if not values:
-            print(f"{label:<58} {0:>4} {'-':>8} {'-':>8} {'-':>8}{note}")
+            print(f"{label:<58} {0:>4} {'-':>8} {'-':>8} {'-':>8} {'-':>10}{note}")
             continue
         p95 = percentile(values, 0.95)
+        final = percentile(probe.final[label], 0.95) if probe.final.get(label) else p95
         worst = max(worst, p95)
+        worst_final = max(worst_final, final)
         print(f"{label:<58} {len(values):>4} {statistics.median(values):>8.1f} "
-              f"{p95:>8.1f} {max(values):>8.1f}{note}")
+              f"{p95:>8.1f} {max(values):>8.1f} {final:>10.1f}{note}")
     verdict = "OK" if worst < BAR_MS else "OVER"
-    print(f"worst p95 {worst:.1f} ms: {verdict} (bar {BAR_MS:.0f} ms)")
+    print(f"worst p95 {worst:.1f} ms: {verdict} (bar {BAR_MS:.0f} ms); "
+          f"worst final p95 {worst_final:.1f} ms")
     return 0 if worst < BAR_MS else 1
 
 

@@ -417,3 +417,79 @@ def test_parent_ids_that_loop_are_broken_not_followed_forever(write):
             view = DependencyView(index, focus, ViewOptions(show_internal=internal))
             assert len(list(walk_bounded(view.root, 100))) < 100
             view.focus_path()
+
+
+# -- what the TUI asks of the view quickly -------------------------------------------------
+
+ALL_OPTIONS = [ViewOptions(), ViewOptions(group_by="none"), ViewOptions(group_by="service"),
+               ViewOptions(show_internal=False), ViewOptions(group_by="attr:messaging.system"),
+               ViewOptions(group_by="none", async_cap=0)]
+
+
+@pytest.mark.parametrize("options", ALL_OPTIONS)
+def test_expandable_says_whether_there_are_children_without_grouping_them(sample, options):
+    for focus in (only(sample, "orders process", "payments-worker"), sample.traces[0].root):
+        stack = [DependencyView(sample, focus, options).root]
+        seen = 0
+        while stack and seen < 3000:
+            node = stack.pop()
+            seen += 1
+            assert not node.children_known or node is node.view.root
+            expandable = node.expandable  # asked first: the children are not made for it
+            assert not node.children_known or node.kind == MORE or node is node.view.root
+            assert expandable == (node.kind == MORE or bool(node.children()))
+            stack.extend(node.children())
+        assert seen > 10
+
+
+def test_group_more_makes_what_expand_more_puts_in_place(sample):
+    consumer = only(sample, "orders process", "payments-worker")
+    options = ViewOptions(group_by="none")
+    view = DependencyView(sample, consumer, options)
+    node = view.focus_path()[-1]
+    more = next(c for c in node.children() if c.kind == MORE)
+    made = view.group_more(more)
+    assert more in node.children()  # not in place yet
+    assert view.replace_more(more, made)
+    assert more not in node.children() and not view.replace_more(more, made)
+    other = DependencyView(sample, consumer, options)
+    other_node = other.focus_path()[-1]
+    expanded = other.expand_more(next(c for c in other_node.children() if c.kind == MORE))
+    assert [(n.kind, n.rows, n.vias, n.lags) for n in made] == \
+        [(n.kind, n.rows, n.vias, n.lags) for n in expanded]
+    assert [n.rows for n in node.children()] == [n.rows for n in other_node.children()]
+
+
+def test_attribute_group_keys_decode_each_span_once(sample, monkeypatch):
+    from async_trace_tui.views.grouping import group_key_fn
+
+    calls: list[int] = []
+    attributes = sample.attributes
+    monkeypatch.setattr(sample, "attributes", lambda row: calls.append(row) or attributes(row))
+    key = group_key_fn(sample, "attr:messaging.system")
+    rows = rows_named(sample, "orders publish")
+    first = [key(r) for r in rows]
+    assert [key(r) for r in rows] == first and first[0] == "kafka"
+    assert sorted(calls) == sorted(rows)
+
+
+def test_a_disposed_view_needs_no_garbage_collection_to_go(sample):
+    import gc
+
+    def unreachable_after(dispose: bool) -> tuple[int, int]:
+        gc.collect()
+        gc.disable()
+        try:
+            view = DependencyView(sample, only(sample, "orders process", "payments-worker"))
+            nodes = sum(1 for _ in walk_bounded(view.root))
+            if dispose:
+                view.dispose()
+            del view
+            return nodes, gc.collect()
+        finally:
+            gc.enable()
+
+    nodes, left = unreachable_after(dispose=False)
+    assert left > nodes > 10  # nodes and their parents hold each other
+    nodes, left = unreachable_after(dispose=True)
+    assert left < 10  # the view and its root, no more

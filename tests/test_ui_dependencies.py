@@ -36,7 +36,7 @@ from async_trace_tui.views.group_keys import GroupKeyCollector, next_choice
 from async_trace_tui.views.grouping import aggregate
 from async_trace_tui.views.labels import node_label
 from async_trace_tui.views.render_text import tree_lines
-from async_trace_tui.views.tree_state import carry_over
+from async_trace_tui.views.tree_state import EXACT, NodeMapper, carry_over
 
 SIZE = (160, 50)
 
@@ -501,6 +501,68 @@ def test_carry_over_opens_each_span_of_a_merged_node_within_the_cap(sample):
     assert not any(n.kind == MORE for n in new.focus_path()[-1].children())
 
 
+def _shown(view: DependencyView, opened: set[int]) -> list[tuple[DepNode, int]]:
+    """The rows a tree shows with `opened` open: (node, depth), top to bottom."""
+    out: list[tuple[DepNode, int]] = []
+    stack = [(view.root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        out.append((node, depth))
+        if id(node) in opened:
+            stack.extend((k, depth + 1) for k in reversed(node.children()))
+    return out
+
+
+def _flatten(view: DependencyView, opened: set[int]) -> list[tuple[Any, ...]]:
+    return [(d, n.kind, n.edge, tuple(n.rows)) for n, d in _shown(view, opened)]
+
+
+def _every_row_carried(view: DependencyView, shown: list[tuple[DepNode, bool]],
+                       cursor: DepNode) -> tuple[set[int], list[DepNode]]:
+    """carry_over without its short cut: every shown row is looked up in the new view."""
+    mapper = NodeMapper(view)
+    opened: set[int] = set()
+    for old, was_open in shown:
+        for path, state in mapper.map_all(old) if was_open else [mapper.map(old)]:
+            opened.update(id(n) for n in path[:len(path) if was_open or state != EXACT else -1])
+    path, _ = mapper.map(cursor)
+    opened.update(id(n) for n in path[:-1])
+    return opened, path
+
+
+def test_carry_over_looks_up_only_the_rows_that_can_move_and_shows_the_same(sample):
+    variants = [ViewOptions(), ViewOptions(group_by="none"), ViewOptions(group_by="service"),
+                ViewOptions(show_internal=False), ViewOptions(group_by="none", show_internal=False)]
+    for focus in (consumer_row(sample), only(sample, "retry backoff"), sample.traces[0].root):
+        for old_options in variants:
+            # As the TUI opens it (closed nodes with children), the same with the `+N more`
+            # nodes on show expanded, and with everything open.
+            first = DependencyView(sample, focus, old_options)
+            opened = {id(n) for n in first.initial_expansion() + first.focus_path()}
+            more_open = DependencyView(sample, focus, old_options)
+            opened_too = {id(n) for n in more_open.initial_expansion() + more_open.focus_path()}
+            for node, _ in _shown(more_open, opened_too):
+                for more in [k for k in node.children() if k.kind == MORE]:
+                    more_open.expand_more(more)
+            everything = DependencyView(sample, focus, old_options)
+            for node, _ in walk(everything.root):
+                for more in [k for k in node.children() if k.kind == MORE]:
+                    everything.expand_more(more)
+            for shown in ([(n, id(n) in opened and bool(n.children()))
+                           for n, _ in _shown(first, opened)],
+                          [(n, id(n) in opened_too and bool(n.children()))
+                           for n, _ in _shown(more_open, opened_too)],
+                          [(n, bool(n.children())) for n, _ in walk(everything.root)]):
+                for new_options in variants:
+                    for cursor in (shown[-1][0], shown[len(shown) // 2][0]):
+                        a = DependencyView(sample, focus, new_options)
+                        b = DependencyView(sample, focus, new_options)
+                        opened_a, path_a = carry_over(a, shown, cursor)
+                        opened_b, path_b = _every_row_carried(b, shown, cursor)
+                        assert _flatten(a, opened_a) == _flatten(b, opened_b)
+                        assert [n.rows for n in path_a] == [n.rows for n in path_b]
+
+
 @run_async
 async def test_big_traces_build_their_view_in_a_thread(sample, monkeypatch):
     import async_trace_tui.ui.dependencies_pane as module
@@ -531,3 +593,114 @@ async def test_big_traces_build_their_view_in_a_thread(sample, monkeypatch):
         assert pane.view.options.group_by == "service" and not pane.view.options.show_internal
         assert backoff not in shown_rows(tree)
         assert tree.cursor_node.is_focus
+
+
+# -- big work in threads: the key is answered at once, the tree follows ---------------------
+
+async def settled(pilot, pane: DependenciesPane) -> None:
+    for _ in range(500):
+        if not pane.updating:
+            break
+        await pilot.pause(0.01)
+    assert not pane.updating
+    await pilot.pause()
+
+
+@run_async
+async def test_big_expansions_are_made_in_a_thread_and_land_in_place(sample, monkeypatch):
+    import async_trace_tui.ui.widgets.dep_tree as module
+
+    prods = producers(sample)
+    async with run(sample, consumer_row(sample), ViewOptions(group_by="none")) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        monkeypatch.setattr(module, "BACKGROUND_ROWS", 1)
+        more = next(n for n in tree.iter_nodes() if n.kind == MORE)
+        i = tree.line_of(more)
+        before = tree.line_count
+        tree.move_cursor(i)
+        assert tree.expand_line(i)
+        # Answered at once: the row says its calls are on their way.
+        assert pane.updating and tree.line_text(i).endswith("… " + node_label(more, UNICODE).plain)
+        assert tree.expand_line(i)  # again while on its way: nothing more
+        await settled(pilot, pane)
+        ups = [n for n in tree.iter_nodes() if n.edge == ASYNC_UP and n.kind == SPAN]
+        assert sorted(r for n in ups for r in n.rows) == prods
+        assert tree.line_count == before + 1 and tree.cursor_node is ups[3]
+        # A closed span node with children: opened the same way.
+        j = next(k for k in range(tree.line_count)
+                 if not tree.is_expanded(k) and tree.node_at(k).kind == SPAN
+                 and tree.node_at(k).expandable)
+        node = tree.node_at(j)
+        assert not node.children_known
+        tree.expand_line(j)
+        assert pane.updating and not tree.is_expanded(j)
+        await settled(pilot, pane)
+        assert tree.is_expanded(j) and tree.line_count > before + 1
+        assert [tree.node_at(j + 1 + k) for k in range(len(node.children()))][0] is node.children()[0]
+
+
+@run_async
+async def test_big_rebuilds_keep_the_old_tree_up_until_the_new_one_is_made(sample, monkeypatch):
+    import async_trace_tui.ui.dependencies_pane as module
+
+    focus = consumer_row(sample)
+    backoff = only(sample, "retry backoff")
+    async with run(sample, focus) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        expand_all(tree)
+        monkeypatch.setattr(module, "BACKGROUND_REBUILD", 1)
+        old_rows = [(n, d) for n, d, _ in tree.rows()]
+        pane.action_toggle_internal()
+        # The control shows the new setting; the tree the old one, marked as updating.
+        assert pane.updating and pane.control_bar.query_one("#dep-internal").value is False
+        assert "updating" in str(pane.control_bar.query_one("#dep-status").render())
+        assert [(n, d) for n, d, _ in tree.rows()] == old_rows
+        tree.action_cursor_down()  # the cursor moved meanwhile: the new tree follows it
+        moved = tree.cursor_node
+        await settled(pilot, pane)
+        assert backoff not in shown_rows(tree)
+        assert "updating" not in str(pane.control_bar.query_one("#dep-status").render())
+        assert pane.view.visible(moved.rows[0]) in tree.cursor_node.rows  # or its ancestor
+        # The same tree as the rebuild made on the spot.
+        monkeypatch.setattr(module, "BACKGROUND_REBUILD", 10**9)
+        threaded = [(n.kind, n.edge, n.rows, d) for n, d, _ in tree.rows()]
+        pane.show_internal = True
+        pane.show_internal = False
+        assert [(n.kind, n.edge, n.rows, d) for n, d, _ in tree.rows()] == threaded
+
+
+@run_async
+async def test_the_collector_is_held_while_rows_are_made_and_released_after(sample):
+    import gc
+
+    assert gc.isenabled()
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        tree = pane_of(pilot.app).dep_tree
+        expand_all(tree)
+        assert not gc.isenabled()  # put off while the user works through the tree...
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if gc.isenabled():
+                break
+        assert gc.isenabled()  # ...and run once they pause
+        tree.expand_line(0)
+        tree.collapse_line(0)
+        tree.expand_line(0)
+    assert gc.isenabled()  # and never left off
+
+
+@run_async
+async def test_a_row_answers_the_mouse_over_its_whole_width(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        tree = pane_of(pilot.app).dep_tree
+        i = 2
+        await pilot.hover(DependencyTree, offset=(tree.size.width - 3, i - tree.scroll_offset.y))
+        assert tree.hover_line == i
+        await pilot.click(DependencyTree, offset=(tree.size.width - 3, i - tree.scroll_offset.y))
+        assert tree.cursor_line == i

@@ -9,7 +9,7 @@ The app mounts `DependenciesPane(index, focus_row)` and handles
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from textual import work
 from textual.app import ComposeResult
@@ -24,18 +24,32 @@ from ..views.dependencies import DependencyView, DepNode, ViewOptions
 from ..views.glyphs import glyphs
 from ..views.group_keys import GroupKeyCollector, next_choice
 from ..views.grouping import AGGREGATIONS, parse_group_by
-from ..views.tree_state import carry_over
+from ..views.tree_state import NodeMapper, carry_over
 from .widgets.controls import ControlBar
 from .widgets.dep_tree import DependencyTree
 from .widgets.details import DetailsPanel
 
 CSS_PATH = Path(__file__).with_name("dependencies.tcss")
 
-# Views of traces with this many spans are built in a thread.
+# Views of traces with this many spans are built in a thread, and so are rebuilds (another
+# grouping, internal spans shown or hidden) of trees whose rows hold this many spans.
 BACKGROUND_SPANS = 50_000
+BACKGROUND_REBUILD = 2000
 # Span rows looked at for attribute keys when a view opens, and per expansion.
 KEYS_FIRST_LOOK = 2000
 KEYS_PER_LOOK = 500
+
+
+class _Build(NamedTuple):
+    """One request for a view: a fresh one (`shown` None) or a rebuild of the tree shown."""
+
+    generation: int
+    focus: int
+    options: ViewOptions
+    shown: list[tuple[DepNode, bool]] | None  # the old tree's rows, (node, open)
+    cursor: DepNode | None  # the old tree's cursor node
+    center: bool
+    refocus: bool
 
 
 class DependenciesPane(Widget):
@@ -91,6 +105,7 @@ class DependenciesPane(Widget):
         self.set_reactive(DependenciesPane.show_internal, self.options.show_internal)
         self.view: DependencyView | None = None  # built on mount (in a thread when big)
         self._generation = 0
+        self._building = False  # a view is being made in a thread
         self.key_collector = GroupKeyCollector(index)
         self.dep_tree = DependencyTree(ascii=ascii, id="dep-tree")
         self.details_panel = DetailsPanel(index, glyphs(ascii), id="dep-details")
@@ -108,6 +123,11 @@ class DependenciesPane(Widget):
         self._build(self.focus_row, self.options, None, None, center=True, refocus=False)
 
     # -- public API ------------------------------------------------------------------------
+
+    @property
+    def updating(self) -> bool:
+        """Whether work in a thread is about to replace or grow the tree on screen."""
+        return self._building or self.dep_tree.pending
 
     def set_focus(self, row: int) -> None:
         """Rebuild the view around another focus span (opened as at first)."""
@@ -167,39 +187,45 @@ class DependenciesPane(Widget):
         self._build(self.focus_row, options, self.dep_tree.shown_nodes(),
                     self.dep_tree.cursor_node, center=False, refocus=False)
 
-    # -- building views: on the spot, or in a thread for a big trace -------------------------
+    # -- building views: on the spot, or in a thread when big ------------------------------
 
     def _build(self, focus: int, options: ViewOptions, shown: list[tuple[DepNode, bool]] | None,
                cursor: DepNode | None, center: bool, refocus: bool) -> None:
         self._generation += 1
-        args = (self._generation, focus, options, shown, cursor, center, refocus)
-        if self.index.traces[self.index.trace[focus]].spans < BACKGROUND_SPANS:
-            self._apply(self._generation, focus, options,
-                        *self._make_view(focus, options, shown, cursor), center, refocus,
-                        shown is None)
-        else:
+        self.dep_tree.hold_gc()
+        build = _Build(self._generation, focus, options, shown, cursor, center, refocus)
+        if self.index.traces[self.index.trace[focus]].spans >= BACKGROUND_SPANS:
             # Building the view of a trace of a million spans takes a second or two: keep
             # the UI answering meanwhile.
             self.dep_tree.loading = True
-            self._build_in_thread(*args)
+            self._building = True
+            self._build_in_thread(build)
+        elif shown is not None and sum(len(n.rows) for n, _ in shown) >= BACKGROUND_REBUILD:
+            # Regrouping thousands of rows takes longer than a key's answer may: the old tree
+            # stays up, marked as updating, until the new one is ready. The thread starts
+            # once that answer is on screen (it would compete with it for the GIL).
+            self.control_bar.set_updating(True)
+            self._building = True
+            self.call_after_refresh(self._start_thread, build)
+        else:
+            self._apply(build, *self._make_view(build))
+
+    def _start_thread(self, build: _Build) -> None:
+        if build.generation == self._generation:
+            self._build_in_thread(build)
 
     @work(thread=True, exclusive=True, group="dependencies-view")
-    def _build_in_thread(self, generation: int, focus: int, options: ViewOptions,
-                         shown: list[tuple[DepNode, bool]] | None, cursor: DepNode | None,
-                         center: bool, refocus: bool) -> None:
-        made = self._make_view(focus, options, shown, cursor)
-        if generation == self._generation:
-            self.app.call_from_thread(self._apply, generation, focus, options, *made, center,
-                                      refocus, shown is None)
+    def _build_in_thread(self, build: _Build) -> None:
+        made = self._make_view(build)
+        if build.generation == self._generation:
+            self.app.call_from_thread(self._apply, build, *made)
 
-    def _make_view(self, focus: int, options: ViewOptions,
-                   shown: list[tuple[DepNode, bool]] | None, cursor: DepNode | None,
-                   ) -> tuple[DependencyView, set[int], list[DepNode]]:
-        view = DependencyView(self.index, focus, options)
-        if shown is None:
+    def _make_view(self, build: _Build) -> tuple[DependencyView, set[int], list[DepNode]]:
+        view = DependencyView(self.index, build.focus, build.options)
+        if build.shown is None:
             opened, cursor_path = {id(n) for n in view.initial_expansion()}, view.focus_path()
         else:
-            opened, cursor_path = carry_over(view, shown, cursor)
+            opened, cursor_path = carry_over(view, build.shown, build.cursor)
         # The children of every open node, computed here (maybe in the thread), not while
         # the tree lays out its rows.
         opened.update(id(n) for n in cursor_path[:-1])
@@ -210,23 +236,31 @@ class DependenciesPane(Widget):
                 stack.extend(node.children())
         return view, opened, cursor_path
 
-    def _apply(self, generation: int, focus: int, options: ViewOptions, view: DependencyView,
-               opened: set[int], cursor_path: list[DepNode], center: bool,
-               refocus: bool, fresh: bool) -> None:
-        if generation != self._generation:
+    def _apply(self, build: _Build, view: DependencyView, opened: set[int],
+               cursor_path: list[DepNode]) -> None:
+        if build.generation != self._generation:
             return  # a newer build is on its way
+        self._building = False
         self.dep_tree.loading = False
+        self.control_bar.set_updating(False)
+        cursor = self.dep_tree.cursor_node
+        if build.shown is not None and cursor is not None and cursor is not build.cursor:
+            # The cursor moved in the old tree while this one was made: follow it.
+            cursor_path, _ = NodeMapper(view).map(cursor)
+            opened.update(id(n) for n in cursor_path[:-1])
         # The aggregation may have changed meanwhile: the nodes read it from the view.
-        view.options = options.replace(agg=self.agg)
+        view.options = build.options.replace(agg=self.agg)
         self.options = view.options
-        self.focus_row = focus
-        self.view = view
-        self.dep_tree.show(view, opened, cursor_path, center=center)
-        if fresh:
+        self.focus_row = build.focus
+        old, self.view = self.view, view
+        self.dep_tree.show(view, opened, cursor_path, center=build.center)
+        if old is not None:
+            self.call_after_refresh(old.dispose)
+        if build.shown is None:
             # Reading attributes for the Group by choices waits until the first paint.
             self.call_after_refresh(self._collect_keys, True)
-        if refocus:
-            self.post_message(self.FocusChanged(self, focus))
+        if build.refocus:
+            self.post_message(self.FocusChanged(self, build.focus))
 
     def on_control_bar_changed(self, event: ControlBar.Changed) -> None:
         event.stop()

@@ -13,7 +13,8 @@ trace's size. Shared by the TUI and the headless renderers, so the two never dis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from ..index import SpanIndex
@@ -58,7 +59,7 @@ class DepNode:
     """One row of the dependencies tree: a span, or spans merged by the group key."""
 
     __slots__ = ("view", "kind", "edge", "rows", "vias", "lags", "parent_node", "hops",
-                 "missing", "hidden", "_children", "_rest", "_key")
+                 "missing", "hidden", "_children", "_has_children", "_rest", "_key")
 
     def __init__(self, view: DependencyView, kind: str, edge: str, rows: list[int],
                  vias: list[int], lags: list[int], parent_node: DepNode | None, hops: int,
@@ -74,7 +75,10 @@ class DepNode:
         self.missing = missing
         self.hidden = 0  # for a `more` node: the async calls it stands for
         self._children: list[DepNode] | None = None
-        self._rest: list[_Cand] = []  # the calls a `more` node stands for, ungrouped
+        self._has_children: bool | None = None
+        # The calls a `more` node stands for, ungrouped (one shared empty tuple for the others:
+        # a view of 10,000 nodes is that many fewer objects for the garbage collector).
+        self._rest: Sequence[_Cand] = ()
         self._key = key
 
     # -- what renderers show -------------------------------------------------------------
@@ -210,14 +214,27 @@ class DepNode:
 
     def children(self) -> list[DepNode]:
         if self._children is None:
-            self._children = self.view._children_of(self)
+            self._children = self.view.make_children(self)
+        return self._children
+
+    def adopt_children(self, kids: list[DepNode]) -> list[DepNode]:
+        """Take `kids` (from `view.make_children`, maybe made in a thread) as the children,
+        unless they are known by now; returns the children."""
+        if self._children is None:
+            self._children = kids
         return self._children
 
     @property
     def expandable(self) -> bool:
         if self.kind == MORE:
             return True
-        return bool(self.children())
+        if self._children is not None:
+            return bool(self._children)
+        if self._has_children is None:
+            # Asked for every row on screen: grouping a producer's 10,000 consumers only
+            # to draw its expand marker would cost more than drawing the screen.
+            self._has_children = self.view.count_candidates(self, 1) > 0
+        return self._has_children
 
     @property
     def children_known(self) -> bool:
@@ -248,11 +265,24 @@ class DependencyView:
         self.index = index
         self.focus = focus
         self.options = options or ViewOptions()
-        self._key_of: Callable[[int], Any] = group_key_fn(index, self.options.group_by)
+        # The group key of a span (memoised for attr: keys, which decode the span).
+        self.key_of: Callable[[int], Any] = group_key_fn(index, self.options.group_by)
         trace = index.trace[focus]
         roots = index.roots(trace)
         self.root = DepNode(self, TRACE, ROOT, roots, [-1] * len(roots), [], None, 0,
                             key=("trace", index.trace_ids[trace]))
+
+    def dispose(self) -> None:
+        """Let go of the nodes made so far, once the view is off screen. Nodes and their
+        parents refer to each other: left alone, thousands of them wait for a full garbage
+        collection, which is long with a big index loaded. A node still held elsewhere keeps
+        working (its children are made again if asked for)."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            if node._children:
+                stack.extend(node._children)
+            node._children = None
 
     # -- visibility of internal spans ---------------------------------------------------
 
@@ -295,39 +325,48 @@ class DependencyView:
 
     # -- expansion -----------------------------------------------------------------------
 
-    def _children_of(self, node: DepNode) -> list[DepNode]:
+    def make_children(self, node: DepNode) -> list[DepNode]:
+        """The child nodes of `node` (`node.children()` keeps them); only reads the view, so
+        a thread may make them."""
+        cands = list(self._candidates(node))
+        return self._group(node, cands) if cands else []
+
+    def count_candidates(self, node: DepNode, limit: int) -> int:
+        """How many spans (and missing ones) `node`'s children stand for, counted up to
+        `limit`, without grouping them: is there any (a row's expand marker), are they many."""
+        return sum(1 for _ in islice(self._candidates(node), limit))
+
+    def _candidates(self, node: DepNode) -> Iterator[_Cand]:
+        """The spans (and missing ones) `node` leads to, ungrouped, in no particular order."""
         if node.kind in (MORE, MISSING, CYCLE):
-            return []
+            return
         idx = self.index
         start, end, parent, kind = idx.start, idx.end, idx.parent, idx.kind
         depth = self.options.depth
         want_async = depth is None or node.hops < depth
         visible = self.visible if not self.options.show_internal else _same
-        cands: list[_Cand] = []
-        add = cands.append
         if node.kind == TRACE:
-            cands = [(SYNC, r, -1, None, None) for r in node.rows]
+            for r in node.rows:
+                yield (SYNC, r, -1, None, None)
         elif not node.upstream:
             for r, via in zip(node.rows, node.vias, strict=True):
                 kids, lin, lout = self._relations(r)
-                if not (kids or lin or lout):
-                    continue
                 for c in kids:
                     if kind[c] != KIND_CONSUMER:
-                        add((SYNC, c, r, None, None))
+                        yield (SYNC, c, r, None, None)
                     elif want_async:
-                        add((ASYNC_DOWN, c, r, start[c] - end[parent[c]], None))
+                        yield (ASYNC_DOWN, c, r, start[c] - end[parent[c]], None)
                 if not want_async:
                     continue
                 for effect, cause in lin:
-                    add((ASYNC_DOWN, visible(effect), r, start[effect] - end[cause], None))
+                    yield (ASYNC_DOWN, visible(effect), r, start[effect] - end[cause], None)
                 # The link the view arrived over is the way back, not a new call.
                 came_over = via if node.edge == ASYNC_DOWN else -1
                 for tid, sid, target, effect in lout:
                     if target is None:
-                        add((ASYNC_UP, -1, r, None, (tid, sid)))
+                        yield (ASYNC_UP, -1, r, None, (tid, sid))
                     elif (t := visible(target)) != came_over:
-                        add((ASYNC_UP, t, r, start[effect] - end[target], None))
+                        yield (ASYNC_UP, t, r, start[effect] - end[target], None)
         else:
             for r in node.rows:
                 p = parent[r]
@@ -337,16 +376,15 @@ class DependencyView:
                 edge = ASYNC_UP if consumer else SYNC_UP
                 if edge == SYNC_UP or want_async:
                     if p >= 0:
-                        add((edge, p, r, start[r] - end[p] if consumer else None, None))
+                        yield (edge, p, r, start[r] - end[p] if consumer else None, None)
                     elif idx.parent_id[r]:
-                        add((edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r])))
+                        yield (edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r]))
                 if want_async:
                     for tid, sid, target, effect in self._relations(r)[2]:
                         if target is None:
-                            add((ASYNC_UP, -1, r, None, (tid, sid)))
+                            yield (ASYNC_UP, -1, r, None, (tid, sid))
                         else:
-                            add((ASYNC_UP, visible(target), r, start[effect] - end[target], None))
-        return self._group(node, cands) if cands else []
+                            yield (ASYNC_UP, visible(target), r, start[effect] - end[target], None)
 
     def _group(self, node: DepNode, cands: list[_Cand]) -> list[DepNode]:
         """Merge candidates into child nodes: sync calls, then each async direction capped
@@ -384,7 +422,7 @@ class DependencyView:
         return out
 
     def _keyer(self, node: DepNode) -> Callable[[_Cand], Any]:
-        key_of = self._key_of
+        key_of = self.key_of
         on_path: set[int] | None = None
 
         def key(c: _Cand) -> Any:
@@ -405,52 +443,71 @@ class DependencyView:
 
     def _make_groups(self, node: DepNode, cands: list[_Cand],
                      key: Callable[[_Cand], Any]) -> list[DepNode]:
-        if not cands:
-            return []
-        start = self.index.start
-        # key -> [first start, rows, vias, lags, missing, (row, via) pairs seen]
-        groups: dict[Any, list[Any]] = {}
-        get = groups.get
+        groups: dict[Any, list[_Cand]] = {}
         for c in cands:
             k = key(c)
-            _edge, row, via, lag, missing = c
-            g = get(k)
+            g = groups.get(k)
             if g is None:
-                groups[k] = [start[row] if row >= 0 else _NEVER, [row] if row >= 0 else [],
-                             [via], [] if lag is None else [lag], missing, None]
-                continue
+                groups[k] = [c]
+            else:
+                g.append(c)
+        start = self.index.start
+
+        def first_start(calls: list[_Cand]) -> int:
+            return min(start[c[1]] if c[1] >= 0 else _NEVER for c in calls)
+
+        # By edge, then by the earliest span: a node of 10,000 single calls is common, so
+        # the one-call group takes the short way.
+        ordered = sorted(groups.items(), key=lambda kv: (
+            _EDGE_ORDER[kv[0][0]],
+            first_start(kv[1]) if len(kv[1]) > 1 else
+            start[kv[1][0][1]] if kv[1][0][1] >= 0 else _NEVER))
+        return [self._node(node, k, g) for k, g in ordered]
+
+    def _node(self, parent: DepNode, key: Any, calls: list[_Cand]) -> DepNode:
+        edge = key[0]
+        hops = parent.hops + 1 if edge in ASYNC_EDGES else parent.hops
+        _, row, via, lag, missing = calls[0]
+        if len(calls) == 1:
+            return DepNode(self, key[1], edge, [row] if row >= 0 else [], [via],
+                           [] if lag is None else [lag], parent, hops, missing, key)
+        rows: list[int] = []
+        vias: list[int] = []
+        lags: list[int] = []
+        seen: set[tuple[int, int]] = set()
+        for _, row, via, lag, _ in calls:
             if row >= 0:
                 # The same span reached twice from one span (two links to it) counts once.
-                seen = g[5]
-                if seen is None:
-                    seen = g[5] = set(zip(g[1], g[2], strict=True))
                 if (row, via) in seen:
                     continue
                 seen.add((row, via))
-                g[1].append(row)
-                if start[row] < g[0]:
-                    g[0] = start[row]
-            g[2].append(via)
+                rows.append(row)
+            vias.append(via)
             if lag is not None:
-                g[3].append(lag)
-        ordered = sorted(groups.items(), key=lambda kv: (_EDGE_ORDER[kv[0][0]], kv[1][0]))
-        return [self._node(node, k, g) for k, g in ordered]
-
-    def _node(self, parent: DepNode, key: Any, g: list[Any]) -> DepNode:
-        edge = key[0]
-        hops = parent.hops + (1 if edge in ASYNC_EDGES else 0)
-        return DepNode(self, key[1], edge, g[1], g[2], g[3], parent, hops, missing=g[4], key=key)
+                lags.append(lag)
+        return DepNode(self, key[1], edge, rows, vias, lags, parent, hops, missing, key)
 
     def expand_more(self, more: DepNode) -> list[DepNode]:
         """Replace a `+N more` node by the nodes it stands for; returns them."""
+        made = self.group_more(more)
+        return made if made and self.replace_more(more, made) else []
+
+    def group_more(self, more: DepNode) -> list[DepNode]:
+        """The nodes a `+N more` node stands for, not yet in its place (`replace_more`): it
+        only reads the view, so a thread may make them."""
         parent = more.parent_node
-        if more.kind != MORE or parent is None or parent._children is None:
+        if more.kind != MORE or parent is None:
             return []
-        siblings = parent._children
+        return self._make_groups(parent, more._rest, self._keyer(parent))
+
+    def replace_more(self, more: DepNode, made: list[DepNode]) -> bool:
+        """Put `made` (from `group_more`) in the place of `more` among its siblings."""
+        siblings = more.parent_node._children if more.parent_node is not None else None
+        if siblings is None or more not in siblings:
+            return False
         at = siblings.index(more)
-        made = self._make_groups(parent, more._rest, self._keyer(parent))
         siblings[at:at + 1] = made
-        return made
+        return True
 
     # -- opening the view ----------------------------------------------------------------
 

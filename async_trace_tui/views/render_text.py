@@ -39,6 +39,13 @@ def traces_table(rows: list[TraceRow]) -> Table:
 _MAX_PREFIX = 120  # deeper than this, the connector columns are elided, not drawn
 
 
+def elide_prefix(prefix: str, depth: int, g: Glyphs) -> str:
+    """The connector columns of a row at `depth`, elided when too deep to draw."""
+    if len(prefix) <= _MAX_PREFIX:
+        return prefix
+    return f"{g.ellipsis}[{depth}]{g.ellipsis}" + prefix[-_MAX_PREFIX // 2:]
+
+
 def tree_lines(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = None) -> Iterator[Text]:
     """The dependencies tree as connector-prefixed lines, depth-first (iterative)."""
     stack: list[tuple[DependencyNode, str, bool, int]] = [(root, "", True, 0)]
@@ -46,8 +53,7 @@ def tree_lines(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = 
         node, prefix, last, depth = stack.pop()
         line = Text(no_wrap=True)
         if depth:
-            shown = prefix if len(prefix) <= _MAX_PREFIX else f"{g.ellipsis}[{depth}]{g.ellipsis}" + prefix[-_MAX_PREFIX // 2:]
-            line.append(shown + (g.last if last else g.branch) + g.edge[node.edge],
+            line.append(elide_prefix(prefix, depth, g) + (g.last if last else g.branch) + g.edge[node.edge],
                         "dim" if node.edge in ("sync", "root") else "yellow")
         line.append_text(node_label(node, g, styles))
         yield line

@@ -14,8 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dependencies import ASYNC_UP, CYCLE, MISSING, MORE, SPAN, SYNC_UP, DependencyView, DepNode
-from .grouping import group_key_fn
+from .dependencies import (
+    ASYNC_UP,
+    CYCLE,
+    MISSING,
+    MORE,
+    SPAN,
+    SYNC,
+    SYNC_UP,
+    DependencyView,
+    DepNode,
+)
 
 EXACT, FOLDED, STUCK = "exact", "folded", "stuck"
 _MAX_CHAIN = 10_000
@@ -31,10 +40,11 @@ class NodeMapper:
         self._memo: dict[int, tuple[DepNode, list[DepNode], str]] = {}
         # id(old node) -> (old node, [(path, state)]): by every span (capped)
         self._memo_all: dict[int, tuple[DepNode, list[tuple[list[DepNode], str]]]] = {}
-        self._key_of = group_key_fn(view.index, view.options.group_by)
+        self._key_of = view.key_of
         # id(parent) -> (parent, children by group key, small children by span row)
         self._by_parent: dict[int, tuple[DepNode, dict[Any, list[DepNode]],
                                          dict[int, list[DepNode]]]] = {}
+        self._row_sets: dict[int, frozenset[int]] = {}  # id(new node) -> its rows
 
     def map(self, old: DepNode) -> tuple[list[DepNode], str]:
         """The path (root first) to the node standing for `old` (by its first span), and how
@@ -177,7 +187,7 @@ class NodeMapper:
         by_key, by_row = self._tables(cur)
         # A child's key ends with its group key: a merged child of 100,000 spans is found
         # without a table of its rows.
-        hits = [k for k in by_key.get(self._key_of(row), ()) if row in k.rows]
+        hits = [k for k in by_key.get(self._key_of(row), ()) if self._holds(k, row)]
         if not hits:
             hits = by_row.get(row, [])
         if hits:
@@ -190,6 +200,16 @@ class NodeMapper:
                 self._expand(cur, m)
                 return self._child_with(cur, row, edge)
         return None
+
+    def _holds(self, node: DepNode, row: int) -> bool:
+        """Whether `node` merges span `row`: a set for a node of many spans, looked up once
+        per span of a merged node (a list scan each time would be quadratic)."""
+        if len(node.rows) <= 64:
+            return row in node.rows
+        rows = self._row_sets.get(id(node))
+        if rows is None:
+            rows = self._row_sets[id(node)] = frozenset(node.rows)
+        return row in rows
 
     def _tables(self, cur: DepNode) -> tuple[dict[Any, list[DepNode]], dict[int, list[DepNode]]]:
         got = self._by_parent.get(id(cur))
@@ -241,8 +261,10 @@ def carry_over(new_view: DependencyView, shown: list[tuple[DepNode, bool]],
     # Past CLOSED_CAP rows, closed nodes are not looked up (their parents still are): a
     # rebuild stays quick when a node with 100,000 children is open.
     closed_ok = len(shown) <= CLOSED_CAP
+    resurfacing = bool(shown) and new_view.options.show_internal \
+        and not shown[0][0].view.options.show_internal
     for old, was_open in shown:
-        if not (was_open or closed_ok):
+        if not (was_open or (closed_ok and _may_lie_deeper(old, resurfacing))):
             continue
         # An open node: each of its counterparts; a closed one: the one of its first span.
         for path, state in mapper.map_all(old) if was_open else [mapper.map(old)]:
@@ -256,3 +278,17 @@ def carry_over(new_view: DependencyView, shown: list[tuple[DepNode, bool]],
     for n in cursor_path[:-1]:
         opened.add(id(n))
     return opened, cursor_path
+
+
+def _may_lie_deeper(old: DepNode, resurfacing: bool) -> bool:
+    """Whether the counterpart of a closed node shown under an open one may lie deeper than a
+    child of its parent's counterparts (which the parent's own lookup opens): an async call
+    may hide behind a `+N more` node now; a sync call only when internal spans come back
+    between it and its parent's span. Thousands of sync children cost no lookups."""
+    if old.edge not in (SYNC, SYNC_UP) or not old.rows:
+        return True
+    if not resurfacing:
+        return False
+    parent = old.view.index.parent
+    row, via = old.rows[0], old.vias[0]
+    return parent[via] != row if old.edge == SYNC_UP else parent[row] != via

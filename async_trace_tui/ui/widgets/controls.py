@@ -71,6 +71,7 @@ class ControlBar(Vertical):
                            tooltip="Duration of merged spans (a cycles)")
         self._internal = Checkbox(Text("Show internal spans (i)"), show_internal,
                                   compact=True, id="dep-internal")
+        self._status = Static("", id="dep-status")
 
     @property
     def group_choices(self) -> list[str]:
@@ -83,6 +84,7 @@ class ControlBar(Vertical):
             yield Label(Text("Aggregate"), classes="dep-control-label")
             yield self._agg
             yield self._internal
+            yield self._status
         yield Static(legend_line(self.glyphs), id="dep-legend")
         yield Static(legend_full(self.glyphs), id="dep-legend-full")
 
@@ -107,6 +109,11 @@ class ControlBar(Vertical):
                 self._agg.value = agg
             if self._internal.value != show_internal:
                 self._internal.value = show_internal
+
+    def set_updating(self, updating: bool) -> None:
+        """Say that the tree above is being rebuilt (it shows the old settings meanwhile)."""
+        # A fixed-size box: no layout pass (a full-screen repaint) for a word.
+        self._status.update(Text(f"updating{self.glyphs.ellipsis}") if updating else "", layout=False)
 
     def toggle_full_legend(self) -> bool:
         self.toggle_class("-full-legend")

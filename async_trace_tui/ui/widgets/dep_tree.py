@@ -9,19 +9,23 @@ with an expand marker between the connector and the label.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import ClassVar
+import time
+from collections.abc import Callable, Iterator
+from typing import ClassVar, NamedTuple
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
+from ...gcpause import CollectorHold
 from ...views.dependencies import (
     CYCLE,
     MISSING,
@@ -36,16 +40,40 @@ from ...views.dependencies import (
 from ...views.format import safe_text
 from ...views.glyphs import ASCII, Glyphs, glyphs
 from ...views.labels import DEFAULT_STYLES, node_label
-from ...views.render_text import _MAX_PREFIX
+from ...views.render_text import elide_prefix
+from .scrolling import set_virtual_size
 
-# Expand markers (the legend glyphs have none): expanded, collapsed, leaf.
-MARKERS = {False: ("▾", "▸", " "), True: ("[-]", "[+]", "   ")}
+# Seconds without bulk row edits before the garbage collection they put off runs, and the
+# longest it is put off while they keep coming (memory grows meanwhile).
+GC_QUIET = 0.5
+GC_HOLD_MAX = 3.0
+
+# A row whose children stand for this many spans (a producer with thousands of consumers, a
+# `+N more` node standing for thousands of calls) is expanded in a thread.
+BACKGROUND_ROWS = 1000
+
+# A row's new nodes, made now or in a thread: make(node) -> nodes; put(view, node, nodes)
+# shows them if that row is still there.
+_Make = Callable[[DepNode], list[DepNode]]
+_Put = Callable[[DependencyView, DepNode, list[DepNode]], bool]
+
+# Expand markers (the legend glyphs have none): expanded, collapsed, leaf, on its way.
+MARKERS = {False: ("▾", "▸", " ", "…"), True: ("[-]", "[+]", "   ", "[.]")}
 
 
 def _foreground(style: Style) -> Style:
     """`style` without its background colour."""
     return Style(color=style.color, bold=style.bold, dim=style.dim, italic=style.italic,
                  underline=style.underline, reverse=style.reverse, strike=style.strike)
+
+
+class _Label(NamedTuple):
+    """A node's label, rendered once for every row and repaint that shows it."""
+
+    segments: list[Segment]
+    cells: int
+    op: tuple[int, int] | None  # the cells of the operation name: a click opens the trace
+    plain: str
 
 
 class _Line:
@@ -155,12 +183,16 @@ class DependencyTree(ScrollView, can_focus=True):
         self.cursor_line = 0
         self.hover_line = -1
         self._highlighted: DepNode | None = None
-        self._labels: dict[int, tuple[DepNode, Text]] = {}
+        self._labels: dict[int, tuple[DepNode, _Label]] = {}  # id -> (node, its label)
         self._styles: dict[str, Style] | None = None
         self._max_width = 0
         self._width_pending = False
         self._base_style = Style()
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._gc = CollectorHold()
+        self._gc_timer: Timer | None = None
+        self._gc_since = 0.0
+        self._pending: set[DepNode] = set()  # nodes whose rows are being made in a thread
 
     # -- public API ------------------------------------------------------------------------
 
@@ -186,7 +218,8 @@ class DependencyTree(ScrollView, can_focus=True):
 
     def line_text(self, i: int) -> str:
         """Row `i` as plain text, as drawn (connector, marker, label)."""
-        return self._line_text(i).plain
+        line = self._lines[i]
+        return f"{self._lead(line)}{self._marker(line)} {self._label(line.node).plain}"
 
     def iter_nodes(self) -> Iterator[DepNode]:
         """The nodes of the visible rows, top to bottom."""
@@ -210,6 +243,7 @@ class DependencyTree(ScrollView, can_focus=True):
              cursor_path: list[DepNode] | None = None, center: bool = True) -> None:
         """Display `view`: open `opened` (node ids; default: the view's initial expansion),
         and the path to the cursor (default: to the focus), cursor on the path's last node."""
+        self.hold_gc()
         self.view = view
         self._labels.clear()
         self._strips.clear()
@@ -254,6 +288,24 @@ class DependencyTree(ScrollView, can_focus=True):
         self._max_width = 0
         self.refresh()
 
+    def hold_gc(self) -> None:
+        """Thousands of rows are about to be made: the cyclic collector waits until the
+        user pauses (see CollectorHold), not in the middle of answering a key."""
+        if self._gc.hold():
+            self._gc_since = time.monotonic()
+            self._gc_timer = self.set_timer(GC_QUIET, self._release_gc)
+        elif self._gc_timer is not None and time.monotonic() - self._gc_since < GC_HOLD_MAX:
+            self._gc_timer.reset()
+
+    def _release_gc(self) -> None:
+        if self._gc_timer is not None:
+            self._gc_timer.stop()
+            self._gc_timer = None
+        self._gc.release()
+
+    def on_unmount(self) -> None:
+        self._release_gc()
+
     # -- expanding and collapsing: splices of the flat list ---------------------------------
 
     def _child_lines(self, line: _Line) -> list[_Line]:
@@ -289,12 +341,65 @@ class DependencyTree(ScrollView, can_focus=True):
         return j
 
     def expand_line(self, i: int) -> bool:
+        """Open row `i` (a `+N more` row: replace it by the nodes it stands for). Children
+        that take thousands of spans to make are made in a thread: the row shows they are on
+        their way meanwhile."""
         line = self._lines[i]
-        if line.node.kind == MORE:
+        node = line.node
+        view = self.view
+        if node.kind == MORE:
             return self.expand_more_line(i)
-        if line.expanded or not line.node.children():
+        if line.expanded or view is None:
             return False
-        self._open[id(line.node)] = line.node
+        if node in self._pending:
+            return True
+        self.hold_gc()
+        if node.children_known or view.count_candidates(node, BACKGROUND_ROWS) < BACKGROUND_ROWS:
+            return self._open_node(view, node, node.children())
+        return self._in_thread(view, node, view.make_children, self._open_node)
+
+    def expand_more_line(self, i: int) -> bool:
+        """Replace a `+N more` row by the nodes it stands for (in a thread when thousands)."""
+        more = self._lines[i].node
+        view = self.view
+        if more.kind != MORE or view is None:
+            return False
+        if more in self._pending:
+            return True
+        self.hold_gc()
+        if more.hidden < BACKGROUND_ROWS:
+            return self._splice_more(view, more, view.group_more(more))
+        return self._in_thread(view, more, view.group_more, self._splice_more)
+
+    def _in_thread(self, view: DependencyView, node: DepNode, make: _Make, put: _Put) -> bool:
+        self._pending.add(node)
+        self._refresh_line(self.line_of(node))
+        # The thread starts once the row's new marker is on screen (it would compete with
+        # that answer for the GIL).
+        self.call_after_refresh(self.call_after_refresh, self._make_in_thread, view, node, make, put)
+        return True
+
+    @work(thread=True, group="dependency-rows")
+    def _make_in_thread(self, view: DependencyView, node: DepNode, make: _Make,
+                        put: _Put) -> None:
+        made = make(node)
+        self.app.call_from_thread(self._made, view, node, made, put)
+
+    def _made(self, view: DependencyView, node: DepNode, made: list[DepNode],
+              put: _Put) -> None:
+        self._pending.discard(node)
+        if view is not self.view or not put(view, node, made):
+            self._refresh_line(self.line_of(node))  # gone or hidden meanwhile: its marker
+
+    def _open_node(self, view: DependencyView, node: DepNode, kids: list[DepNode]) -> bool:
+        """Show `kids` (made for `node`, here or in a thread) under the node's row."""
+        if not node.adopt_children(kids):
+            return False
+        i = self.line_of(node)
+        if i < 0 or self._lines[i].expanded:
+            return False
+        line = self._lines[i]
+        self._open[id(node)] = node
         new = self._child_lines(line)
         line.expanded = True
         self._lines[i + 1:i + 1] = new
@@ -305,6 +410,25 @@ class DependencyTree(ScrollView, can_focus=True):
             # Bring the new rows into view, as many as fit under the node.
             self.scroll_to_line(i, rows=len(new) + 1)
         return True
+
+    def _splice_more(self, view: DependencyView, more: DepNode, made: list[DepNode]) -> bool:
+        """The rows of `made` in the place of the `more` row (and of `more` in the view)."""
+        i = self.line_of(more)
+        if i < 0 or not made or not view.replace_more(more, made):
+            return False
+        line = self._lines[i]
+        n = len(made)
+        self._lines[i:i + 1] = [_Line(node, line.depth, line.prefix, line.last and k == n - 1)
+                                for k, node in enumerate(made)]
+        if self.cursor_line > i:
+            self.cursor_line += n - 1
+        self._changed()
+        return True
+
+    @property
+    def pending(self) -> bool:
+        """Whether rows are being made in a thread."""
+        return bool(self._pending)
 
     def collapse_line(self, i: int) -> bool:
         line = self._lines[i]
@@ -318,23 +442,6 @@ class DependencyTree(ScrollView, can_focus=True):
             self.cursor_line = i
         elif self.cursor_line >= j:
             self.cursor_line -= j - i - 1
-        self._changed()
-        return True
-
-    def expand_more_line(self, i: int) -> bool:
-        """Replace a `+N more` row by the nodes it stands for."""
-        line = self._lines[i]
-        if line.node.kind != MORE or self.view is None:
-            return False
-        nodes = self.view.expand_more(line.node)
-        if not nodes:
-            return False
-        n = len(nodes)
-        new = [_Line(node, line.depth, line.prefix, line.last and k == n - 1)
-               for k, node in enumerate(nodes)]
-        self._lines[i:i + 1] = new
-        if self.cursor_line > i:
-            self.cursor_line += n - 1
         self._changed()
         return True
 
@@ -465,19 +572,18 @@ class DependencyTree(ScrollView, can_focus=True):
     # -- mouse -----------------------------------------------------------------------------
 
     async def _on_click(self, event: events.Click) -> None:
-        meta = event.style.meta
-        line = meta.get("line")
-        if line is None or not 0 <= line < len(self._lines):
+        line, part = self._hit(event)
+        if line < 0:
             return
         event.stop()
         self.move_cursor(line)
-        if meta.get("toggle") or event.chain == 2:
+        if part == "toggle" or event.chain == 2:
             self.toggle_line(line)
-        elif meta.get("op"):
+        elif part == "op":
             self._open_trace(self._lines[line].node)
 
     def _on_mouse_move(self, event: events.MouseMove) -> None:
-        line = event.style.meta.get("line", -1)
+        line, _ = self._hit(event)
         if line != self.hover_line:
             old, self.hover_line = self.hover_line, line
             self._refresh_line(old)
@@ -506,53 +612,81 @@ class DependencyTree(ScrollView, can_focus=True):
                             for key in (*DEFAULT_STYLES, "guide", "marker")}
         return self._styles
 
-    def _label(self, node: DepNode) -> Text:
+    def _label(self, node: DepNode) -> _Label:
         hit = self._labels.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
         text = node_label(node, self.glyphs, self._label_styles())
+        op: tuple[int, int] | None = None
         if node.kind in (SPAN, CYCLE, TRACE):
             # The operation name is a link: a click opens the trace.
             sep = self.glyphs.sep
-            op = sep + safe_text(node.operation)
-            at = text.plain.find(op)
+            name = safe_text(node.operation)
+            at = text.plain.find(sep + name)
             if at >= 0:
-                text.stylize(Style(meta={"op": True}), at + len(sep), at + len(op))
+                start = cell_len(text.plain[:at + len(sep)])
+                op = (start, start + cell_len(name))
+        label = _Label(list(text.render(self.app.console)), text.cell_len, op, text.plain)
         if len(self._labels) > 4096:
             self._labels.clear()
-        self._labels[id(node)] = (node, text)
-        return text
+        self._labels[id(node)] = (node, label)
+        return label
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self._max_width, len(self._lines))
+        set_virtual_size(self, Size(self._max_width, len(self._lines)))
 
     def _grow_width(self) -> None:
         self._width_pending = False
         if self._max_width > self.virtual_size.width:
             self._update_size()
 
-    def _line_text(self, index: int) -> Text:
-        line = self._lines[index]
-        node = line.node
-        st = self._label_styles()
+    def _lead(self, line: _Line) -> str:
+        """The connector columns and edge piece drawn before a row's marker."""
+        if not line.depth:
+            return ""
         g = self.glyphs
-        text = Text(no_wrap=True, end="", style=self._base_style)
-        if line.depth:
-            prefix = line.prefix
-            if len(prefix) > _MAX_PREFIX:
-                prefix = f"{g.ellipsis}[{line.depth}]{g.ellipsis}" + prefix[-_MAX_PREFIX // 2:]
-            text.append(prefix + (g.last if line.last else g.branch) + g.edge[node.edge],
-                        st["guide"] if node.edge in (SYNC, ROOT) else st["async"])
+        return elide_prefix(line.prefix, line.depth, g) + (g.last if line.last else g.branch) \
+            + g.edge[line.node.edge]
+
+    def _marker(self, line: _Line) -> str:
+        node = line.node
         if line.expanded:
-            marker = self._markers[0]
-        elif node.kind == MORE or (node.kind not in (MISSING, CYCLE) and node.expandable):
-            marker = self._markers[1]
-        else:
-            marker = self._markers[2]
-        text.append(marker, st["marker"] + Style(meta={"line": index, "toggle": True}))
-        text.append(" ")
-        text.append_text(self._label(node))
-        return text
+            return self._markers[0]
+        if node in self._pending:
+            return self._markers[3]
+        if node.kind == MORE or (node.kind not in (MISSING, CYCLE) and node.expandable):
+            return self._markers[1]
+        return self._markers[2]
+
+    def _row(self, line: _Line) -> tuple[list[Segment], int]:
+        """A row's segments (connector, marker, label) and its width in cells."""
+        st = self._label_styles()
+        lead = self._lead(line)
+        marker = self._marker(line)
+        label = self._label(line.node)
+        segments = [Segment(lead, st["guide"] if line.node.edge in (SYNC, ROOT) else st["async"]),
+                    Segment(marker, st["marker"]), Segment(" "), *label.segments]
+        return segments, cell_len(lead) + cell_len(marker) + 1 + label.cells
+
+    def _hit(self, event: events.MouseEvent) -> tuple[int, str]:
+        """The row under the mouse and the part of it: "toggle" (the expand marker), "op"
+        (the operation name) or ""; (-1, "") off the rows."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return -1, ""
+        index = offset.y + self.scroll_offset.y
+        if not 0 <= index < len(self._lines):
+            return -1, ""
+        line = self._lines[index]
+        x = offset.x + self.scroll_offset.x
+        at = cell_len(self._lead(line))
+        after = at + cell_len(self._marker(line))
+        if at <= x < after:
+            return index, "toggle"
+        op = self._label(line.node).op
+        if op is not None and after + 1 + op[0] <= x < after + 1 + op[1]:
+            return index, "op"
+        return index, ""
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # The widget's base style walks the DOM: once per paint, not once per line.
@@ -572,26 +706,28 @@ class DependencyTree(ScrollView, can_focus=True):
         line = self._lines[index]
         is_cursor = index == self.cursor_line
         is_hover = index == self.hover_line
-        key = (line, index, line.expanded, is_cursor, is_hover, scroll_x, width)
+        key = (line, line.expanded, line.node in self._pending, is_cursor, is_hover, scroll_x,
+               width)
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        text = self._line_text(index)
-        cells = text.cell_len
-        if is_cursor:
-            # The cursor's colours over the whole row (as Tree and DataTable draw it).
-            text.pad_right(max(0, scroll_x + width - cells))
-            text.stylize(self.get_component_rich_style("dep-tree--cursor"))
-        elif is_hover:
-            text.pad_right(max(0, scroll_x + width - cells))
-            text.stylize_before(self.get_component_rich_style("dep-tree--hover"))
-        text.stylize(Style(meta={"line": index}))
+        segments, cells = self._row(line)
+        under, over, pad = base, None, 0
+        if is_cursor or is_hover:
+            # The cursor's colours over the whole row (as Tree and DataTable draw it); the
+            # hover colour under the row's own.
+            pad = max(0, scroll_x + width - cells)
+            segments.append(Segment(" " * pad))
+            if is_cursor:
+                over = self.get_component_rich_style("dep-tree--cursor")
+            else:
+                under = base + self.get_component_rich_style("dep-tree--hover")
         if cells > self._max_width:
             self._max_width = cells
             if cells > self.virtual_size.width and not self._width_pending:
                 self._width_pending = True
                 self.call_after_refresh(self._grow_width)
-        strip = Strip(text.render(self.app.console), text.cell_len)
+        strip = Strip(Segment.apply_style(segments, under, over), cells + pad)
         strip = strip.crop_extend(scroll_x, scroll_x + width, base)
         self._strips[key] = strip
         return strip

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.cells import cell_len, chop_cells
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -23,6 +24,7 @@ from ...views.details import DIM, ERROR, HEADING, OK, Details, DetailsBuilder
 from ...views.format import safe_text
 from ...views.glyphs import ASCII, UNICODE, Glyphs
 from .dep_tree import _foreground
+from .scrolling import set_virtual_size
 
 LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
 
@@ -66,7 +68,9 @@ class DetailsPanel(ScrollView, can_focus=True):
         background: $surface;
         padding: 0 1;
         overflow-x: hidden;
-        scrollbar-gutter: stable;
+        /* Always there: a scrollbar coming and going as the cursor moves between short and
+           long details would lay out and repaint the whole screen each time. */
+        overflow-y: scroll;
         & > .details--title { text-style: bold; color: $text-primary; }
         & > .details--section { text-style: bold; color: $text-accent; }
         & > .details--label { color: $foreground-muted; }
@@ -153,9 +157,7 @@ class DetailsPanel(ScrollView, can_focus=True):
         self._set_lines(refresh)
 
     def _set_lines(self, refresh: bool = True) -> None:
-        size = Size(self.size.width, len(self._lines))
-        if size != self.virtual_size:
-            self.virtual_size = size
+        set_virtual_size(self, Size(self.size.width, len(self._lines)))
         if refresh:
             self.refresh()
 
@@ -184,7 +186,9 @@ class DetailsPanel(ScrollView, can_focus=True):
         index = y + scroll_y
         if not 0 <= index < len(self._lines):
             return Strip.blank(width, base)
-        text = Text(style=base, end="", no_wrap=True)
-        text.append_text(self._lines[index])
-        strip = Strip(text.render(self.app.console), text.cell_len)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        line = self._lines[index]
+        console = self.app.console
+        # Text.render leaves the text's own style out when it has no spans.
+        under = base if line.spans else base + console.get_style(line.style)
+        segments = Segment.apply_style(line.render(console), under)
+        return Strip(segments, line.cell_len).crop_extend(scroll_x, scroll_x + width, base)
