@@ -158,6 +158,7 @@ class SpanIndex:
         self._shape: dict[int, str] = {}
         self._children: dict[int, list[int]] | None = None
         self._detail_cache: dict[int, SpanDetail] = {}
+        self._roots: dict[int, list[int]] = {}
 
         # (trace, span id) -> row. Span ids are random 64-bit values, so a dict keyed by span
         # id alone holds almost every row (built at C speed); the rare id reused in another
@@ -336,6 +337,7 @@ class SpanIndex:
                 r = stack.pop()
                 reached[r] = 1
                 stack.extend(kids.get(r, ()))
+        self._roots.clear()
         self.traces = self._summarise()  # roots changed
 
     def spans_of(self, trace: int) -> list[int]:
@@ -351,9 +353,12 @@ class SpanIndex:
     def roots(self, trace: int) -> list[int]:
         """Spans of the trace with no loaded parent (true roots and orphans), by start."""
         self.children(-1)  # settles the tree first (see _break_parent_cycles)
-        parent = self.parent
-        rows = [r for r in self.spans_of(trace) if parent[r] < 0]
-        rows.sort(key=self.start.__getitem__)
+        rows = self._roots.get(trace)
+        if rows is None:
+            # Cached: opening a view of a 100,000-span trace must not scan it every time.
+            parent = self.parent
+            rows = self._roots[trace] = sorted(
+                (r for r in self.spans_of(trace) if parent[r] < 0), key=self.start.__getitem__)
         return rows
 
     def is_orphan(self, row: int) -> bool:
