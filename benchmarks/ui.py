@@ -115,6 +115,7 @@ class Probe:
         self.samples: dict[str, list[float]] = defaultdict(list)
         self.final: dict[str, list[float]] = defaultdict(list)
         self.settling: float | None = None  # the key's t0, while its work goes on in a thread
+        self.pane = None  # the dependencies pane, once there is one
         self.no_repaint: dict[str, int] = defaultdict(int)
         self.order: list[str] = []
         on_event = app.on_event
@@ -145,8 +146,9 @@ class Probe:
 
     def busy(self) -> bool:
         """Work for the last key still going on in a thread."""
-        pane = self.app.deps_pane
-        return pane is not None and pane.is_mounted and pane.updating
+        if self.pane is None or not self.pane.is_mounted:
+            self.pane = self.app.deps_pane  # a DOM query: not on every frame
+        return self.pane is not None and self.pane.updating
 
     async def press(self, pilot, label: str, *keys: str) -> None:
         if label not in self.order:

@@ -622,7 +622,7 @@ async def test_big_expansions_are_made_in_a_thread_and_land_in_place(sample, mon
         tree.move_cursor(i)
         assert tree.expand_line(i)
         # Answered at once: the row says its calls are on their way.
-        assert pane.updating and tree.line_text(i).endswith("… " + node_label(more, UNICODE).plain)
+        assert pane.updating and tree.line_text(i).endswith("⋯ " + node_label(more, UNICODE).plain)
         assert tree.expand_line(i)  # again while on its way: nothing more
         await settled(pilot, pane)
         ups = [n for n in tree.iter_nodes() if n.edge == ASYNC_UP and n.kind == SPAN]
@@ -704,3 +704,48 @@ async def test_a_row_answers_the_mouse_over_its_whole_width(sample):
         assert tree.hover_line == i
         await pilot.click(DependencyTree, offset=(tree.size.width - 3, i - tree.scroll_offset.y))
         assert tree.cursor_line == i
+
+
+def test_text_segments_paint_what_rich_paints():
+    from rich.console import Console
+    from rich.style import Style
+    from rich.text import Text
+
+    from async_trace_tui.ui.widgets.paint import text_segments
+
+    console = Console(force_terminal=True, color_system="truecolor", width=80)
+
+    def cells(segments) -> list[tuple[str, Style]]:
+        return [(ch, console.get_style(s.style) if s.style else Style()) for s in segments
+                for ch in s.text]
+
+    appended = Text("a ", style="italic")
+    appended.append("bold", "bold")
+    appended.append(" · ")
+    appended.append("red", Style(color="red"))
+    overlapping = Text("overlapping spans")
+    overlapping.stylize("bold", 0, 11)
+    overlapping.stylize("red", 4, 17)
+    for text in (appended, overlapping, Text("no spans", style="bold"), Text("")):
+        # Rich puts the text's own style under its spans (in __rich_console__ when none).
+        expected = Text(style=Style(), end="")
+        expected.append_text(text)
+        assert cells(text_segments(text, console)) == cells(expected.render(console))
+
+
+@run_async
+async def test_the_selects_show_their_new_value_without_a_layout_pass(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        screen = pilot.app.screen
+        laid_out: list[bool] = []
+        refresh_layout = screen._refresh_layout
+        screen._refresh_layout = lambda *a, **k: laid_out.append(True) or refresh_layout(*a, **k)
+        for key, setting in (("g", "#dep-group-by"), ("a", "#dep-agg")):
+            await pilot.press(key)
+            await pilot.pause()
+            shown = pane.control_bar.query_one(setting).query_one("#label")
+            value = pane.group_by if key == "g" else pane.agg
+            assert str(shown.render()).strip() == value
+        assert not laid_out

@@ -8,6 +8,7 @@ The app mounts `DependenciesPane(index, focus_row)` and handles
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
@@ -28,16 +29,24 @@ from ..views.tree_state import NodeMapper, carry_over
 from .widgets.controls import ControlBar
 from .widgets.dep_tree import DependencyTree
 from .widgets.details import DetailsPanel
+from .widgets.paint import after_paint
 
 CSS_PATH = Path(__file__).with_name("dependencies.tcss")
 
 # Views of traces with this many spans are built in a thread, and so are rebuilds (another
-# grouping, internal spans shown or hidden) of trees whose rows hold this many spans.
+# grouping, internal spans shown or hidden) with this much to do (see _rebuild_work).
 BACKGROUND_SPANS = 50_000
 BACKGROUND_REBUILD = 2000
 # Span rows looked at for attribute keys when a view opens, and per expansion.
 KEYS_FIRST_LOOK = 2000
 KEYS_PER_LOOK = 500
+
+
+def _rebuild_work(shown: list[tuple[DepNode, bool]], options: ViewOptions) -> int:
+    """About how much a rebuild has to do: the spans in the rows it carries over, counted
+    four times when grouping them means decoding their attributes (attr:KEY, ~13 µs each)."""
+    spans = sum(len(node.rows) for node, _ in shown)
+    return spans * 4 if options.group_by.startswith("attr:") else spans
 
 
 class _Build(NamedTuple):
@@ -134,7 +143,9 @@ class DependenciesPane(Widget):
         self._build(row, self.options, None, None, center=True, refocus=True)
 
     def action_cycle_group(self) -> None:
-        self._collect_keys()
+        # Keys from the rows on screen only: reading the attributes of thousands of rows
+        # (~13 µs a span) would take longer than the key's answer may.
+        self._collect_keys(self.dep_tree.screen_nodes(), KEYS_PER_LOOK)
         self.group_by = next_choice(self.control_bar.group_choices, self.group_by)
 
     def action_cycle_agg(self) -> None:
@@ -200,13 +211,12 @@ class DependenciesPane(Widget):
             self.dep_tree.loading = True
             self._building = True
             self._build_in_thread(build)
-        elif shown is not None and sum(len(n.rows) for n, _ in shown) >= BACKGROUND_REBUILD:
+        elif shown is not None and _rebuild_work(shown, options) >= BACKGROUND_REBUILD:
             # Regrouping thousands of rows takes longer than a key's answer may: the old tree
-            # stays up, marked as updating, until the new one is ready. The thread starts
-            # once that answer is on screen (it would compete with it for the GIL).
+            # stays up, marked as updating, until the new one is ready.
             self.control_bar.set_updating(True)
             self._building = True
-            self.call_after_refresh(self._start_thread, build)
+            after_paint(self, self._start_thread, build)  # that answer first
         else:
             self._apply(build, *self._make_view(build))
 
@@ -258,7 +268,7 @@ class DependenciesPane(Widget):
             self.call_after_refresh(old.dispose)
         if build.shown is None:
             # Reading attributes for the Group by choices waits until the first paint.
-            self.call_after_refresh(self._collect_keys, True)
+            self.call_after_refresh(self._collect_first_keys)
         if build.refocus:
             self.post_message(self.FocusChanged(self, build.focus))
 
@@ -283,17 +293,25 @@ class DependenciesPane(Widget):
 
     # -- group-by choices ------------------------------------------------------------------
 
-    def _collect_keys(self, first: bool = False) -> None:
+    def _collect_first_keys(self) -> None:
         """Attribute keys from the focus trace and the rows on display."""
-        rows: list[int] = []
-        if first:
-            rows.extend(self.index.spans_of(self.index.trace[self.focus_row])[:KEYS_FIRST_LOOK])
-        for node in self.dep_tree.iter_nodes():
-            rows.extend(node.rows[:8])
-            if len(rows) > KEYS_FIRST_LOOK * 2:
+        rows = self.index.spans_of(self.index.trace[self.focus_row])[:KEYS_FIRST_LOOK]
+        if not self._collect_keys(self.dep_tree.iter_nodes(), KEYS_FIRST_LOOK, rows):
+            self._update_choices()  # the choices of this pane, even without new keys
+
+    def _collect_keys(self, nodes: Iterable[DepNode], limit: int, rows: Sequence[int] = ()
+                      ) -> bool:
+        """Attribute keys from `rows` and the spans of `nodes` (up to `limit` spans); True
+        when new ones turned up (the choices are updated)."""
+        look = list(rows)
+        for node in nodes:
+            look.extend(node.rows[:8])
+            if len(look) > limit * 2:
                 break
-        if self.key_collector.add_rows(rows, KEYS_FIRST_LOOK) or first:
+        found = self.key_collector.add_rows(look, limit)
+        if found:
             self._update_choices()
+        return found
 
     def _collect_keys_from(self, node: DepNode) -> None:
         if node.rows and self.key_collector.add_rows(node.rows, KEYS_PER_LOOK):

@@ -453,16 +453,16 @@ class DependencyView:
                 g.append(c)
         start = self.index.start
 
-        def first_start(calls: list[_Cand]) -> int:
-            return min(start[c[1]] if c[1] >= 0 else _NEVER for c in calls)
+        def order(group: tuple[Any, list[_Cand]]) -> tuple[int, int]:
+            """By edge, then by the earliest span."""
+            key, calls = group
+            row = calls[0][1]
+            first = start[row] if row >= 0 else _NEVER
+            if len(calls) > 1:  # (10,000 groups of one call each are common: the short way)
+                first = min(start[c[1]] if c[1] >= 0 else _NEVER for c in calls)
+            return _EDGE_ORDER[key[0]], first
 
-        # By edge, then by the earliest span: a node of 10,000 single calls is common, so
-        # the one-call group takes the short way.
-        ordered = sorted(groups.items(), key=lambda kv: (
-            _EDGE_ORDER[kv[0][0]],
-            first_start(kv[1]) if len(kv[1]) > 1 else
-            start[kv[1][0][1]] if kv[1][0][1] >= 0 else _NEVER))
-        return [self._node(node, k, g) for k, g in ordered]
+        return [self._node(node, k, g) for k, g in sorted(groups.items(), key=order)]
 
     def _node(self, parent: DepNode, key: Any, calls: list[_Cand]) -> DepNode:
         edge = key[0]
@@ -502,7 +502,8 @@ class DependencyView:
 
     def replace_more(self, more: DepNode, made: list[DepNode]) -> bool:
         """Put `made` (from `group_more`) in the place of `more` among its siblings."""
-        siblings = more.parent_node._children if more.parent_node is not None else None
+        parent = more.parent_node
+        siblings = None if parent is None else parent._children
         if siblings is None or more not in siblings:
             return False
         at = siblings.index(more)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Label, Select, Static
+from textual.widgets._select import SelectCurrent  # (Textual 8: not exported)
+from textual.widgets.select import NoSelection
 
 from ...views.format import safe_text
 from ...views.glyphs import Glyphs
@@ -43,6 +46,27 @@ def legend_full(g: Glyphs) -> Text:
     return t
 
 
+class _QuietCurrent(SelectCurrent):
+    """The value shown in a Select, changed without a layout pass: the box has a fixed width,
+    and a layout pass repaints the whole screen (~10 ms with the dependencies view up) on
+    every `g` and `a`."""
+
+    def update(self, label: RenderableType | NoSelection) -> None:
+        # SelectCurrent.update (Textual 8) but for `layout=False`.
+        self.label = label
+        self.has_value = label is not Select.NULL
+        shown = self.placeholder if isinstance(label, NoSelection) else label
+        self.query_one("#label", Static).update(shown, layout=False)
+
+
+class _Select(Select[str]):
+    """A Select whose shown value changes without a layout pass (see _QuietCurrent)."""
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            yield _QuietCurrent(self.prompt) if type(widget) is SelectCurrent else widget
+
+
 def _group_prompt(value: str) -> Text:
     return Text(safe_text(value), no_wrap=True, overflow="ellipsis")
 
@@ -63,10 +87,10 @@ class ControlBar(Vertical):
         self._choices = list(BASIC_GROUPS)
         if group_by not in self._choices:
             self._choices.append(group_by)
-        self._group = Select([(_group_prompt(c), c) for c in self._choices], value=group_by,
+        self._group = _Select([(_group_prompt(c), c) for c in self._choices], value=group_by,
                              allow_blank=False, compact=True, id="dep-group-by",
                              tooltip="Group sibling spans by (g cycles)")
-        self._agg = Select([(Text(a), a) for a in AGGREGATIONS], value=agg, allow_blank=False,
+        self._agg = _Select([(Text(a), a) for a in AGGREGATIONS], value=agg, allow_blank=False,
                            compact=True, id="dep-agg",
                            tooltip="Duration of merged spans (a cycles)")
         self._internal = Checkbox(Text("Show internal spans (i)"), show_internal,

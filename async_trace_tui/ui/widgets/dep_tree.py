@@ -41,7 +41,7 @@ from ...views.format import safe_text
 from ...views.glyphs import ASCII, Glyphs, glyphs
 from ...views.labels import DEFAULT_STYLES, node_label
 from ...views.render_text import elide_prefix
-from .scrolling import set_virtual_size
+from .paint import after_paint, set_virtual_size, text_segments
 
 # Seconds without bulk row edits before the garbage collection they put off runs, and the
 # longest it is put off while they keep coming (memory grows meanwhile).
@@ -58,7 +58,7 @@ _Make = Callable[[DepNode], list[DepNode]]
 _Put = Callable[[DependencyView, DepNode, list[DepNode]], bool]
 
 # Expand markers (the legend glyphs have none): expanded, collapsed, leaf, on its way.
-MARKERS = {False: ("▾", "▸", " ", "…"), True: ("[-]", "[+]", "   ", "[.]")}
+MARKERS = {False: ("▾", "▸", " ", "⋯"), True: ("[-]", "[+]", "   ", "[.]")}
 
 
 def _foreground(style: Style) -> Style:
@@ -188,6 +188,7 @@ class DependencyTree(ScrollView, can_focus=True):
         self._max_width = 0
         self._width_pending = False
         self._base_style = Style()
+        self._paint_at = (0, 0, 0)  # scroll x, scroll y, width: for the lines of one paint
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._gc = CollectorHold()
         self._gc_timer: Timer | None = None
@@ -224,6 +225,11 @@ class DependencyTree(ScrollView, can_focus=True):
     def iter_nodes(self) -> Iterator[DepNode]:
         """The nodes of the visible rows, top to bottom."""
         return (ln.node for ln in self._lines)
+
+    def screen_nodes(self) -> list[DepNode]:
+        """The nodes of the rows on screen, top to bottom."""
+        top = self.scroll_offset.y
+        return [ln.node for ln in self._lines[top:top + self.scrollable_content_region.height]]
 
     def line_of(self, node: DepNode) -> int:
         for i, ln in enumerate(self._lines):
@@ -298,12 +304,12 @@ class DependencyTree(ScrollView, can_focus=True):
             self._gc_timer.reset()
 
     def _release_gc(self) -> None:
-        if self._gc_timer is not None:
-            self._gc_timer.stop()
-            self._gc_timer = None
+        self._gc_timer = None
         self._gc.release()
 
     def on_unmount(self) -> None:
+        if self._gc_timer is not None:
+            self._gc_timer.stop()
         self._release_gc()
 
     # -- expanding and collapsing: splices of the flat list ---------------------------------
@@ -374,9 +380,7 @@ class DependencyTree(ScrollView, can_focus=True):
     def _in_thread(self, view: DependencyView, node: DepNode, make: _Make, put: _Put) -> bool:
         self._pending.add(node)
         self._refresh_line(self.line_of(node))
-        # The thread starts once the row's new marker is on screen (it would compete with
-        # that answer for the GIL).
-        self.call_after_refresh(self.call_after_refresh, self._make_in_thread, view, node, make, put)
+        after_paint(self, self._make_in_thread, view, node, make, put)  # the marker first
         return True
 
     @work(thread=True, group="dependency-rows")
@@ -626,7 +630,7 @@ class DependencyTree(ScrollView, can_focus=True):
             if at >= 0:
                 start = cell_len(text.plain[:at + len(sep)])
                 op = (start, start + cell_len(name))
-        label = _Label(list(text.render(self.app.console)), text.cell_len, op, text.plain)
+        label = _Label(text_segments(text, self.app.console), text.cell_len, op, text.plain)
         if len(self._labels) > 4096:
             self._labels.clear()
         self._labels[id(node)] = (node, label)
@@ -689,16 +693,17 @@ class DependencyTree(ScrollView, can_focus=True):
         return index, ""
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's base style walks the DOM: once per paint, not once per line.
+        # The widget's base style walks the DOM, and its size and offset are worked out
+        # afresh on each read: once per paint, not once per line.
         base = self.rich_style
         if base != self._base_style:
             self._base_style = base
             self._strips.clear()
+        self._paint_at = (*self.scroll_offset, self.size.width)
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
+        scroll_x, scroll_y, width = self._paint_at
         index = y + scroll_y
         base = self._base_style
         if not 0 <= index < len(self._lines):

@@ -24,7 +24,7 @@ from ...views.details import DIM, ERROR, HEADING, OK, Details, DetailsBuilder
 from ...views.format import safe_text
 from ...views.glyphs import ASCII, UNICODE, Glyphs
 from .dep_tree import _foreground
-from .scrolling import set_virtual_size
+from .paint import set_virtual_size, text_segments
 
 LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
 
@@ -91,6 +91,7 @@ class DetailsPanel(ScrollView, can_focus=True):
         self._lines: list[Text] = []
         self._laid_out_for = -1  # the width the lines were laid out for
         self._base_style = Style()
+        self._paint_at = (0, 0, 0)  # scroll x, scroll y, width: for the lines of one paint
         self._restyle = False
 
     # -- public API ------------------------------------------------------------------------
@@ -172,23 +173,21 @@ class DetailsPanel(ScrollView, can_focus=True):
         self.refresh()
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's base style walks the DOM: once per paint, not once per line.
+        # The widget's base style walks the DOM, and its size and offset are worked out
+        # afresh on each read: once per paint, not once per line.
         self._base_style = self.rich_style
         if self._restyle:
             self._restyle = False
             self._layout(refresh=False)
+        self._paint_at = (*self.scroll_offset, self.size.width)
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
+        scroll_x, scroll_y, width = self._paint_at
         base = self._base_style
         index = y + scroll_y
         if not 0 <= index < len(self._lines):
             return Strip.blank(width, base)
         line = self._lines[index]
-        console = self.app.console
-        # Text.render leaves the text's own style out when it has no spans.
-        under = base if line.spans else base + console.get_style(line.style)
-        segments = Segment.apply_style(line.render(console), under)
+        segments = Segment.apply_style(text_segments(line, self.app.console), base)
         return Strip(segments, line.cell_len).crop_extend(scroll_x, scroll_x + width, base)
