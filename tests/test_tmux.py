@@ -52,6 +52,15 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
 
+    def wait_gone(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = self.screen()
+        while text in screen and time.monotonic() < deadline:
+            time.sleep(0.1)
+            screen = self.screen()
+        assert text not in screen, f"{text!r} stayed; the screen was:\n{screen}"
+        return screen
+
     def exit_status(self, timeout: float) -> str | None:
         """trace-tui's exit status once it has exited, None if it still runs."""
         deadline = time.monotonic() + timeout
@@ -86,13 +95,16 @@ def test_trace_tui_in_a_real_terminal(terminal):
     assert "root service" in screen and "7 traces" in screen
     assert "\x1b" not in screen
 
-    # filter to the batch consumer, back to the table, open its dependencies
+    # filter to the batch consumer, back to the table, open its dependencies; the footer
+    # lists the table's keys only while the table has the focus
+    table_keys = "S Reverse sort"
+    term.wait_for(table_keys)
     term.keys("/")
-    time.sleep(0.3)
+    term.wait_gone(table_keys)
     term.keys("payments")
     term.wait_for("1 match for 'payments'")
     term.keys("Enter")
-    time.sleep(0.3)
+    term.wait_for(table_keys)
     term.keys("Enter")
     screen = term.wait_for("Dependencies")
     screen = term.wait_for("payments-worker · orders process")
@@ -102,10 +114,7 @@ def test_trace_tui_in_a_real_terminal(terminal):
     term.keys("o")
     term.wait_for("waterfall: 060b…4be9")
     term.keys("w")
-    deadline = time.monotonic() + 10
-    while "waterfall:" in term.screen() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "waterfall:" not in term.screen()
+    term.wait_gone("waterfall:", timeout=10)
 
     term.keys("q")
     assert term.exit_status(15) == "0", "trace-tui did not exit (status 0) on q"

@@ -551,6 +551,25 @@ def test_snapshot_waterfall(snap_compare):
     assert snap_compare(create_app(), terminal_size=(130, 20), run_before=run_before)
 
 
+def test_snapshot_dependencies_of_the_batch_consumer(snap_compare):
+    """The heart of the product at a glance: the batch consumer, three of its five converging
+    producers plus `+2 more`, the front-end upstream and the second async hop downstream,
+    with the controls, the legend and the details panel."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await loaded(app, pilot, search=True)
+        idx = app.index
+        consumer = next(r for r in range(len(idx)) if idx.name[r] == "orders process"
+                        and idx.service(r) == "payments-worker")
+        pane = await app.open_dependencies(consumer)
+        await pilot.pause()
+        pane.group_by = "none"  # the five producers apart: three shown, `+2 more`
+        await pilot.pause(0.1)
+
+    assert snap_compare(create_app(), terminal_size=(150, 42), run_before=run_before)
+
+
 @pytest.fixture(autouse=True)
 def _no_stdin_games(monkeypatch):
     # run_app reattaches a piped stdin to the terminal; tests never pipe data in.
