@@ -34,6 +34,7 @@ from async_trace_tui.ui.commands import TraceTuiCommands
 from async_trace_tui.ui.dependencies_pane import DependenciesPane
 from async_trace_tui.ui.loader import load_for_ui, search_texts
 from async_trace_tui.ui.screens import HelpScreen, ReportScreen
+from async_trace_tui.ui.widgets.keybar import KeyBar
 from async_trace_tui.ui.widgets.traces_table import TracesTable
 from async_trace_tui.ui.widgets.waterfall import Waterfall, tree_order
 from async_trace_tui.views.traces import trace_rows
@@ -159,6 +160,32 @@ async def test_filter_by_service_keeps_one_row_and_escape_clears():
         await pilot.press("escape")
         assert table.row_count == 7
         assert table.has_focus
+
+
+def footer_keys(app) -> list[str]:
+    keybar = app.screen.query_one(KeyBar)
+    return [desc for _key, _shown, desc, _enabled in keybar._items]
+
+
+@run_async
+async def test_the_footer_offers_esc_only_while_there_is_a_filter():
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        pane = app.traces_pane
+        assert "Clear filter" not in footer_keys(app) and "Sort" in footer_keys(app)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert "Clear filter" in footer_keys(app)
+        await pilot.press(*"email", "enter")  # back to the table, the filter kept
+        await pilot.pause()
+        assert app.traces_table.has_focus and "Clear filter" in footer_keys(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pane.filter_input.value == "" and "Clear filter" not in footer_keys(app)
+        pane.set_filter("frontend")  # from the command palette
+        await pilot.pause()
+        assert "Clear filter" in footer_keys(app)
 
 
 @run_async

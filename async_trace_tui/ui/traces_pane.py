@@ -26,7 +26,7 @@ class TracesPane(Vertical):
 
     BINDINGS = [
         Binding("slash", "start_filter", "Filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("escape", "clear_filter", "Clear filter"),
     ]
 
     class SearchReady(Message):
@@ -128,6 +128,13 @@ class TracesPane(Vertical):
         if text.strip():
             self.ensure_search()
         self.table.focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":  # in the footer only while there is one to clear
+            inp = self.filter_input
+            return bool(inp.value) or inp.has_focus
+        return True
 
     def action_clear_filter(self) -> None:
         inp = self.filter_input
@@ -136,9 +143,12 @@ class TracesPane(Vertical):
                 inp.value = ""
             self.table.set_filter("")
         self.table.focus()
+        self.refresh_bindings()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        if bool(event.value) != bool(self.table.query):
+            self.refresh_bindings()  # esc (clear filter) appears or goes
         self.table.set_filter(event.value)
         if event.value.strip():
             self.ensure_search()
