@@ -262,6 +262,34 @@ async def test_group_and_aggregation_show_the_right_numbers(sample):
 
 
 @run_async
+async def test_details_follow_the_aggregation_and_keep_their_place_when_unchanged(sample):
+    prods = producers(sample)
+    durations = [sample.end[r] - sample.start[r] for r in prods]
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree, details = pane.dep_tree, pane.details_panel
+        # a single span: its details do not depend on the aggregation; scrolled down, the
+        # reader stays where they were
+        assert tree.cursor_node.count == 1
+        details.scroll_to(y=6, animate=False, immediate=True)
+        await pilot.pause()
+        before = details.text
+        await pilot.press("a")
+        await pilot.pause()
+        assert details.text == before and details.scroll_offset.y == 6
+        # a merged node: the aggregate shown changes with the method
+        tree.move_cursor(tree.line_of(producer_group(tree)))
+        await pilot.pause()
+        pane.agg = "min"
+        await pilot.pause()
+        assert f"duration min {duration(min(durations))}" in " ".join(details.text.split())
+        pane.agg = "sum"
+        await pilot.pause()
+        assert f"duration sum {duration(sum(durations))}" in " ".join(details.text.split())
+
+
+@run_async
 async def test_group_by_select_and_g_cycle(sample):
     async with run(sample, consumer_row(sample)) as pilot:
         await pilot.pause()

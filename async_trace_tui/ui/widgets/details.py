@@ -98,7 +98,12 @@ class DetailsPanel(ScrollView, can_focus=True):
 
     def show(self, node: DepNode | None) -> None:
         self.node = node
-        self.details = None if node is None else self.builder.build(node)
+        details = None if node is None else self.builder.build(node)
+        if details is not None and details == self.details:
+            # The same text (`a` on a single span, `i` or `g` keeping the node): no repaint,
+            # and the reader keeps their place.
+            return
+        self.details = details
         self._layout()
         self.scroll_to(0, 0, animate=False, immediate=True)
 
