@@ -162,6 +162,27 @@ async def test_filter_by_service_keeps_one_row_and_escape_clears():
         assert table.has_focus
 
 
+@run_async
+async def test_typing_a_filter_repaints_without_laying_out_the_screen():
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        laid_out: list[bool] = []
+        refresh_layout = app.screen._refresh_layout
+        app.screen._refresh_layout = lambda *a, **k: laid_out.append(True) or refresh_layout(*a, **k)
+        await pilot.press(*"payments")
+        await pilot.pause()
+        assert [r.trace_id for r in app.traces_table.visible_rows] == [PAYMENTS_TRACE]
+        assert app.traces_pane.filter_input.value == "payments"
+        assert "/ payments" in "\n".join(screen_lines(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.traces_table.row_count == 7
+        assert not laid_out
+
+
 def footer_keys(app) -> list[str]:
     keybar = app.screen.query_one(KeyBar)
     return [desc for _key, _shown, desc, _enabled in keybar._items]

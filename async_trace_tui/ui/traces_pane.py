@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from ..index import SpanIndex
 from .loader import Cancelled, search_texts
+from .widgets.filter_input import FilterInput
 from .widgets.traces_table import TracesTable
 
 FILTER_HELP = "service, operation or attribute text · service:NAME for one service · esc clears"
@@ -51,7 +52,7 @@ class TracesPane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-bar"):
             yield Label(Text("/ "), id="filter-label")
-            yield Input(placeholder=FILTER_HELP, id="filter")
+            yield FilterInput(placeholder=FILTER_HELP, id="filter")
         yield TracesTable(ascii=self.ascii, id="traces-table")
         yield Static(id="traces-status")
 

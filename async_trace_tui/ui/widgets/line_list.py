@@ -17,6 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .paint import set_virtual_size
+
 
 def fit(text: str, width: int, right: bool = False) -> str:
     """`text` in exactly `width` cells: padded, or cut with an ellipsis."""
@@ -95,7 +97,7 @@ class LineList(ScrollView, can_focus=True):
         """The rows changed: clear caches, resize, clamp the cursor, redraw."""
         self._strip_cache.clear()
         width = self.content_width(self.scrollable_content_region.width)
-        self.virtual_size = Size(width, self.row_count + self.HEADER_HEIGHT)
+        set_virtual_size(self, Size(width, self.row_count + self.HEADER_HEIGHT))
         n = self.row_count
         cursor = min(self.cursor, n - 1) if keep_cursor else 0
         self.set_reactive(LineList.cursor, max(0, cursor))
