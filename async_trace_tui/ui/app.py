@@ -22,6 +22,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Label, ProgressBar, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
@@ -37,7 +38,7 @@ from ..views.traces import TraceRow
 from .commands import TraceTuiCommands
 from .dependencies_pane import DependenciesPane
 from .loader import Cancelled, load_for_ui
-from .screens import HelpScreen, ReportScreen, dependency_classes, own_bindings
+from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
 from .traces_pane import TracesPane
 from .waterfall_pane import WaterfallPane
 from .widgets.keybar import KeyBar
@@ -129,6 +130,9 @@ class TraceTuiApp(App[None]):
         self._palette_cache: tuple[Any, list[tuple[str, str, str, Any]]] | None = None
 
     # -- layout ---------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
