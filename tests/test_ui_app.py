@@ -183,6 +183,24 @@ async def test_typing_a_filter_repaints_without_laying_out_the_screen():
         assert not laid_out
 
 
+@run_async
+async def test_moving_the_focus_repaints_only_what_changes():
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        compositor = app.screen._compositor
+        full: list[bool] = []
+        render_full = compositor.render_full_update
+        compositor.render_full_update = lambda *a, **k: full.append(True) or render_full(*a, **k)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.traces_pane.filter_input.has_focus
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.traces_table.has_focus
+        assert not full
+
+
 def footer_keys(app) -> list[str]:
     keybar = app.screen.query_one(KeyBar)
     return [desc for _key, _shown, desc, _enabled in keybar._items]
