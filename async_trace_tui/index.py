@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from itertools import compress, count, islice, repeat
 from operator import eq, ne
 from typing import Any, Protocol
@@ -32,6 +32,8 @@ class DetailSource(Protocol):
     """Where a block's spans came from; reads one span's details again."""
 
     def detail(self, offset: int) -> SpanDetail: ...
+
+    def attribute_keys(self, offset: int) -> Collection[str]: ...
 
 
 class Block:
@@ -278,10 +280,19 @@ class SpanIndex:
     def attributes(self, row: int) -> dict[str, Any]:
         return self.detail(row).attributes
 
+    def attribute_keys(self, row: int) -> Collection[str]:
+        """The span's attribute keys, without building their values (what a shape needs:
+        a tree of 100,000 spans shows 100,000 shapes)."""
+        cached = self._detail_cache.get(row)
+        if cached is not None:
+            return cached.attributes.keys()
+        b = self.block(row)
+        return b.source.attribute_keys(row - b.first)
+
     def shape(self, row: int) -> str:
         shape = self._shape.get(row)
         if shape is None:
-            shape = self._shape[row] = classify_shape(self.kind[row], self.attributes(row))
+            shape = self._shape[row] = classify_shape(self.kind[row], self.attribute_keys(row))
         return shape
 
     # -- structure -----------------------------------------------------------------------

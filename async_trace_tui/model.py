@@ -5,7 +5,7 @@ Nothing here knows about files, protobuf, JSON or Textual.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 # OTLP SpanKind values.
@@ -65,7 +65,7 @@ def status_from_any(value: Any) -> int | None:
     return None
 
 
-def classify_shape(kind: int, attributes: Mapping[str, Any]) -> str:
+def classify_shape(kind: int, attributes: Collection[str] | Mapping[str, Any]) -> str:
     """SPEC §2: the legend glyph of a span, first rule that matches."""
     if kind == KIND_PRODUCER or kind == KIND_CONSUMER or "messaging.system" in attributes:
         return SHAPE_PUBSUB

@@ -103,6 +103,14 @@ def _family(rename: str | None) -> dict[str, Any]:
 _CAMEL = _family("camel")
 _SNAKE = _family(None)
 _PLAIN = msgspec.json.Decoder()
+
+
+class _Key(msgspec.Struct):
+    key: str = ""
+
+
+# Attribute keys only (a span's shape): values are skipped, not built.
+_KEYS = msgspec.json.Decoder(list[_Key])
 _ENCODE = msgspec.json.Encoder().encode
 
 _OTHER_SIGNALS = (
@@ -135,6 +143,15 @@ class JsonBlockSource:
         self.messages: dict[int, str] = {}
         self.links: dict[int, list[Any]] = {}
         self.trace_states: dict[int, str] = {}
+
+    def attribute_keys(self, offset: int) -> set[str]:
+        raw = self.attrs[offset]
+        if raw is None or not len(raw):
+            return set()
+        try:
+            return {kv.key for kv in _KEYS.decode(raw)}
+        except msgspec.DecodeError:  # not a list of key/value objects: as `detail` reads it
+            return set(self.detail(offset).attributes)
 
     def detail(self, offset: int) -> SpanDetail:
         attrs = _decode_raw(self.attrs[offset], [])

@@ -141,6 +141,9 @@ class ProtoBlockSource:
         pos = offset if self.positions is None else self.positions[offset]
         return self.rs.span(self.scope, pos)
 
+    def attribute_keys(self, offset: int) -> set[str]:
+        return {kv.key for kv in self.span(offset).attributes}
+
     def detail(self, offset: int) -> SpanDetail:
         span = self.span(offset)
         return SpanDetail(

@@ -11,7 +11,7 @@ from .dependencies import DependencyView, ViewOptions
 from .glyphs import glyphs
 from .grouping import GroupSpecError
 from .render_json import json_chunks
-from .render_text import tree_lines
+from .render_text import tree_lines, tree_rows
 
 
 def parse_hex_id(text: str, size: int, what: str, error: type[Exception]) -> bytes:
@@ -79,5 +79,5 @@ def _write(view: DependencyView, args: argparse.Namespace) -> None:
         for line in tree_lines(view.root, g):
             console.print(line, crop=False, overflow="ignore", no_wrap=True)
     else:
-        for line in tree_lines(view.root, g):
-            out.write(line.plain + "\n")
+        for parts in tree_rows(view.root, g):
+            out.write("".join(text for text, _ in parts) + "\n")

@@ -10,7 +10,7 @@ from rich.text import Text
 from .dependencies import DepNode as DependencyNode
 from .format import duration, safe_text, timestamp
 from .glyphs import Glyphs
-from .labels import node_label
+from .labels import Parts, label_parts, styled
 from .traces import TraceRow
 
 
@@ -46,18 +46,24 @@ def elide_prefix(prefix: str, depth: int, g: Glyphs) -> str:
     return f"{g.ellipsis}[{depth}]{g.ellipsis}" + prefix[-_MAX_PREFIX // 2:]
 
 
-def tree_lines(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = None) -> Iterator[Text]:
-    """The dependencies tree as connector-prefixed lines, depth-first (iterative)."""
+def tree_rows(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = None) -> Iterator[Parts]:
+    """The dependencies tree as connector-prefixed lines of (text, style) pieces,
+    depth-first (iterative)."""
     stack: list[tuple[DependencyNode, str, bool, int]] = [(root, "", True, 0)]
     while stack:
         node, prefix, last, depth = stack.pop()
-        line = Text(no_wrap=True)
+        parts: Parts = []
         if depth:
-            line.append(elide_prefix(prefix, depth, g) + (g.last if last else g.branch) + g.edge[node.edge],
-                        "dim" if node.edge in ("sync", "root") else "yellow")
-        line.append_text(node_label(node, g, styles))
-        yield line
+            parts.append((elide_prefix(prefix, depth, g) + (g.last if last else g.branch) + g.edge[node.edge],
+                          "dim" if node.edge in ("sync", "root") else "yellow"))
+        yield label_parts(node, g, styles, parts)
         kids = node.children()
         child_prefix = prefix + (g.blank if last else g.vertical) if depth else ""
         for i in range(len(kids) - 1, -1, -1):
             stack.append((kids[i], child_prefix, i == len(kids) - 1, depth + 1))
+
+
+def tree_lines(root: DependencyNode, g: Glyphs, styles: dict[str, str] | None = None) -> Iterator[Text]:
+    """`tree_rows` as Rich texts."""
+    for parts in tree_rows(root, g, styles):
+        yield styled(parts)
