@@ -147,3 +147,21 @@ def test_bundled_sample_shapes():
         "pubsub"]
     assert {"GET /checkout", "POST /orders", "charge card"} <= shapes["http"]
     assert {"render cart", "decode batch", "retry backoff"} <= shapes["generic"]
+
+
+def test_shape_reads_the_same_attributes_as_the_details_panel(write):
+    """Shapes come from the attribute keys alone; whatever the file holds in `attributes`
+    (a list, an odd object, nothing), they agree with the attributes the details show."""
+    spans = [span_json(sid(1), "list", kind=KIND_CLIENT, attributes=_kv({"db.system": "redis"})),
+             span_json(sid(2), "object", kind=KIND_CLIENT),
+             span_json(sid(3), "null", kind=KIND_CLIENT),
+             span_json(sid(4), "keyless", kind=KIND_SERVER,
+                       attributes=[{"value": {"stringValue": "x"}}, *_kv({"http.method": "GET"})])]
+    spans[1]["attributes"] = {"http.method": "GET"}
+    spans[2]["attributes"] = None
+    index, _ = load([write("odd.json", doc_json(*spans))])
+    for r in range(len(index)):
+        shape = index.shape(r)
+        assert shape == classify_shape(index.kind[r], index.attributes(r)), index.name[r]
+    assert {index.name[r]: index.shape(r) for r in range(len(index))}["list"] == "database"
+    assert {index.name[r]: index.shape(r) for r in range(len(index))}["keyless"] == "http"
