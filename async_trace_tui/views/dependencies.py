@@ -328,6 +328,12 @@ class DependencyView:
     def make_children(self, node: DepNode) -> list[DepNode]:
         """The child nodes of `node` (`node.children()` keeps them); only reads the view, so
         a thread may make them."""
+        if node.kind == SPAN and not node.upstream and self.options.show_internal:
+            # Most spans of a big trace are leaves: no children, no links either way.
+            idx = self.index
+            lin, lout = idx.links_in, idx.links_out
+            if all(not idx.children(r) and r not in lin and r not in lout for r in node.rows):
+                return []
         cands = list(self._candidates(node))
         return self._group(node, cands) if cands else []
 
