@@ -281,6 +281,35 @@ async def test_enter_on_a_trace_opens_its_dependencies():
 
 
 @run_async
+async def test_a_big_trace_opens_with_the_keyboard_on_its_tree(monkeypatch):
+    """A big trace's view is made in a thread, its tree covered by a loading indicator
+    meanwhile (and unable to take the focus): once it is up, the tree has the focus and
+    the pane's keys work without a click."""
+    import async_trace_tui.ui.dependencies_pane as module
+
+    monkeypatch.setattr(module, "BACKGROUND_SPANS", 0)  # every trace counts as big
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        for _ in range(2):  # the first open, then another trace in the same tab
+            root = app.traces_table.current_row.summary.root
+            await pilot.press("enter")
+            for _ in range(500):
+                await pilot.pause(0.01)
+                pane = app.deps_pane
+                if pane is not None and pane.view is not None and not pane.updating \
+                        and pane.view.focus == root:
+                    break
+            assert pane.view.focus == root
+            assert pane.dep_tree.has_focus
+            assert "Group by" in footer_keys(app)
+            await pilot.press("g")
+            assert pane.group_by == "service"
+            pane.group_by = "operation"
+            await pilot.press("t", "down")
+
+
+@run_async
 async def test_open_trace_message_opens_waterfall_tabs_and_w_closes():
     app = create_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -264,6 +264,10 @@ class DependenciesPane(Widget):
         self.focus_row = build.focus
         old, self.view = self.view, view
         self.dep_tree.show(view, opened, cursor_path, center=build.center)
+        if self.screen.focused is None:
+            # A loading widget cannot hold the focus: the tree lost it (or never got it)
+            # while this view was made in a thread.
+            self.dep_tree.focus()
         if old is not None:
             self.call_after_refresh(old.dispose)
         if build.shown is None:
