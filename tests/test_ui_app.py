@@ -546,7 +546,10 @@ async def test_trace_option_opens_its_dependencies_directly():
     app = create_app(trace=PAYMENTS_TRACE)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
-        await pilot.pause()
+        for _ in range(200):  # the tab opens once the loaded index has been taken in
+            if app.tabs.active == DEPS_TAB:
+                break
+            await pilot.pause(0.01)
         assert app.tabs.active == DEPS_TAB
         assert app.deps_pane.focus_row == app.index.traces[trace_row(app, PAYMENTS_TRACE)].root
 

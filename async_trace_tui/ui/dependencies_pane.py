@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from textual import work
 from textual.app import ComposeResult
@@ -59,6 +59,16 @@ class _Build(NamedTuple):
     cursor: DepNode | None  # the old tree's cursor node
     center: bool
     refocus: bool
+
+
+def _displayed(widget: Widget) -> bool:
+    """Whether `widget` and all its containers are displayed (not in a hidden tab)."""
+    node: Any = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
 
 
 class DependenciesPane(Widget):
@@ -264,9 +274,10 @@ class DependenciesPane(Widget):
         self.focus_row = build.focus
         old, self.view = self.view, view
         self.dep_tree.show(view, opened, cursor_path, center=build.center)
-        if self.screen.focused is None:
-            # A loading widget cannot hold the focus: the tree lost it (or never got it)
-            # while this view was made in a thread.
+        focused = self.screen.focused
+        if (focused is None or not _displayed(focused)) and _displayed(self.dep_tree):
+            # A loading widget cannot take the focus: while this view was made in a thread,
+            # it stayed where it was (on the tab the user left) or went nowhere.
             self.dep_tree.focus()
         if old is not None:
             self.call_after_refresh(old.dispose)
