@@ -207,6 +207,20 @@ def footer_keys(app) -> list[str]:
 
 
 @run_async
+async def test_ascii_footer_names_its_keys_in_ascii():
+    app = create_app(ascii=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.open_dependencies(app.index.traces[trace_row(app, PAYMENTS_TRACE)].root)
+        await pilot.pause()
+        keybar = app.screen.query_one(KeyBar)
+        shown = {desc: key for _key, key, desc, _enabled in keybar._items}
+        assert shown["Expand"] == "enter" and shown["Group by"] == "g"
+        assert all(key.isascii() for key in shown.values())
+        assert all(line.isascii() for line in screen_lines(app)[-1:])
+
+
+@run_async
 async def test_the_footer_offers_esc_only_while_there_is_a_filter():
     app = create_app()
     async with app.run_test(size=SIZE) as pilot:

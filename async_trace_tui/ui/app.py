@@ -141,7 +141,7 @@ class TraceTuiApp(App[None]):
                     yield Label(Text("Starting…"), id="loading-label")
                     yield ProgressBar(total=1000, show_eta=False, id="loading-bar")
                 yield TracesPane(ascii=self.ascii, id="traces")
-        yield KeyBar(id="keys")
+        yield KeyBar(ascii=self.ascii, id="keys")
 
     def on_mount(self) -> None:
         self.traces_pane.table.focus()

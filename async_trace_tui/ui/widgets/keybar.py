@@ -12,6 +12,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -40,8 +41,9 @@ class KeyBar(Widget, can_focus=False):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, ascii: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.ascii = ascii  # keys by name ("enter", "ctrl+p"), not by symbol
         self._items: list[tuple[str, str, str, bool]] = []  # key, display, description, enabled
         self._spans: list[tuple[int, int, str]] = []  # x from, x to, key
 
@@ -60,16 +62,22 @@ class KeyBar(Widget, can_focus=False):
         palette = None
         for _node, binding, enabled, _tooltip in screen.active_bindings.values():
             if binding.key == app.COMMAND_PALETTE_BINDING:
-                palette = (binding.key, app.get_key_display(binding), "palette", enabled)
+                palette = (binding.key, self._display(binding), "palette", enabled)
                 continue
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            items.append((binding.key, app.get_key_display(binding), binding.description,
+            items.append((binding.key, self._display(binding), binding.description,
                           enabled))
         if palette is not None and app.ENABLE_COMMAND_PALETTE:
             items.append(palette)
         self._items = items
+
+    def _display(self, binding: Binding) -> str:
+        shown = self.app.get_key_display(binding)
+        if self.ascii and not shown.isascii():
+            return binding.key_display or binding.key.split(",")[0]
+        return shown
 
     def render(self) -> Text:
         if not self._items and self.is_attached:
