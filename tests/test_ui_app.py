@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind
+from spy import record_calls
 
 from async_trace_tui.loading import default_sample, load
 from async_trace_tui.loading.report import LoadReport
@@ -169,9 +170,7 @@ async def test_typing_a_filter_repaints_without_laying_out_the_screen():
         await loaded(app, pilot)
         await pilot.press("slash")
         await pilot.pause()
-        laid_out: list[bool] = []
-        refresh_layout = app.screen._refresh_layout
-        app.screen._refresh_layout = lambda *a, **k: laid_out.append(True) or refresh_layout(*a, **k)
+        laid_out = record_calls(app.screen, "_refresh_layout")
         await pilot.press(*"payments")
         await pilot.pause()
         assert [r.trace_id for r in app.traces_table.visible_rows] == [PAYMENTS_TRACE]
@@ -188,10 +187,7 @@ async def test_moving_the_focus_repaints_only_what_changes():
     app = create_app()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
-        compositor = app.screen._compositor
-        full: list[bool] = []
-        render_full = compositor.render_full_update
-        compositor.render_full_update = lambda *a, **k: full.append(True) or render_full(*a, **k)
+        full = record_calls(app.screen._compositor, "render_full_update")
         await pilot.press("slash")
         await pilot.pause()
         assert app.traces_pane.filter_input.has_focus

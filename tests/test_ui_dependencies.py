@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from spy import record_calls
 from textual.app import App, ComposeResult
 
 from async_trace_tui.loading import default_sample, load
@@ -68,6 +69,10 @@ def only(index, name, service=None, kind=None):
 
 def consumer_row(index):
     return only(index, "orders process", "payments-worker", KIND_CONSUMER)
+
+
+def durations_of(index, rows):
+    return [index.end[r] - index.start[r] for r in rows]
 
 
 def producers(index):
@@ -238,7 +243,7 @@ def producer_group(tree: DependencyTree) -> DepNode:
 @run_async
 async def test_group_and_aggregation_show_the_right_numbers(sample):
     prods = producers(sample)
-    durations = [sample.end[r] - sample.start[r] for r in prods]
+    durations = durations_of(sample, prods)
     async with run(sample, consumer_row(sample)) as pilot:
         await pilot.pause()
         pane = pane_of(pilot.app)
@@ -264,7 +269,7 @@ async def test_group_and_aggregation_show_the_right_numbers(sample):
 @run_async
 async def test_details_follow_the_aggregation_and_keep_their_place_when_unchanged(sample):
     prods = producers(sample)
-    durations = [sample.end[r] - sample.start[r] for r in prods]
+    durations = durations_of(sample, prods)
     async with run(sample, consumer_row(sample)) as pilot:
         await pilot.pause()
         pane = pane_of(pilot.app)
@@ -485,7 +490,7 @@ def test_details_of_a_span_a_group_and_a_missing_node(sample):
     merged = next(s for s in d.sections if s.title.startswith("traces merged"))
     assert merged.title == "traces merged (5)" and len(merged.fields) == 5
     g = next(s for s in d.sections if s.title == "group")
-    durs = [sample.end[r] - sample.start[r] for r in group.rows]
+    durs = durations_of(sample, group.rows)
     assert {f.label: f.value for f in g.fields}["duration max"] == duration(max(durs))
 
     email = only(sample, "email process")
@@ -767,9 +772,7 @@ async def test_the_selects_show_their_new_value_without_a_layout_pass(sample):
         await pilot.pause()
         pane = pane_of(pilot.app)
         screen = pilot.app.screen
-        laid_out: list[bool] = []
-        refresh_layout = screen._refresh_layout
-        screen._refresh_layout = lambda *a, **k: laid_out.append(True) or refresh_layout(*a, **k)
+        laid_out = record_calls(screen, "_refresh_layout")
         for key, setting in (("g", "#dep-group-by"), ("a", "#dep-agg")):
             await pilot.press(key)
             await pilot.pause()

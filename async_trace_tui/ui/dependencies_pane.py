@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 from textual import work
 from textual.app import ComposeResult
@@ -63,12 +63,7 @@ class _Build(NamedTuple):
 
 def _displayed(widget: Widget) -> bool:
     """Whether `widget` and all its containers are displayed (not in a hidden tab)."""
-    node: Any = widget
-    while isinstance(node, Widget):
-        if not node.display:
-            return False
-        node = node.parent
-    return True
+    return all(node.display for node in widget.ancestors_with_self if isinstance(node, Widget))
 
 
 class DependenciesPane(Widget):

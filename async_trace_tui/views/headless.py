@@ -10,6 +10,7 @@ from ..index import SpanIndex
 from .dependencies import DependencyView, ViewOptions
 from .glyphs import glyphs
 from .grouping import GroupSpecError
+from .labels import plain
 from .render_json import json_chunks
 from .render_text import tree_lines, tree_rows
 
@@ -80,4 +81,4 @@ def _write(view: DependencyView, args: argparse.Namespace) -> None:
             console.print(line, crop=False, overflow="ignore", no_wrap=True)
     else:
         for parts in tree_rows(view.root, g):
-            out.write("".join(text for text, _ in parts) + "\n")
+            out.write(plain(parts) + "\n")

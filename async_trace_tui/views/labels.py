@@ -37,7 +37,12 @@ def styled(parts: Parts) -> Text:
         if style and end > at:
             spans.append(Span(at, end, style))
         at = end
-    return Text("".join(p for p, _ in parts), no_wrap=True, overflow="ellipsis", spans=spans)
+    return Text(plain(parts), no_wrap=True, overflow="ellipsis", spans=spans)
+
+
+def plain(parts: Parts) -> str:
+    """The text of `parts`, without styles."""
+    return "".join(piece for piece, _ in parts)
 
 
 def node_label(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None) -> Text:
