@@ -350,3 +350,16 @@ def test_whole_corpus_in_one_call(corpus):
         assert row is not None and index.find_span(sid) == [row]
     assert sum(1 for r in range(len(index)) for *_, t in index.links_of(r) if t is not None) \
         >= 53 * len(OTEL_TUI_FLAVOURS)
+
+
+def test_corpus_ships_with_the_repository(corpus):
+    """The suite reads its corpus from tests/data, not from a ../shared that a clone lacks;
+    tests/data/README.md gives every source directory's provenance and licence."""
+    repo = Path(__file__).resolve().parent.parent
+    assert corpus.resolve().is_relative_to(repo / "tests" / "data")
+    provenance = (repo / "tests" / "data" / "README.md").read_text()
+    assert "Apache-2.0" in provenance
+    assert (repo / "tests" / "data" / "corpus-LICENSE-Apache-2.0.txt").read_text().lstrip() \
+        .startswith("Apache License")
+    for sub in sorted(p.name for p in corpus.iterdir() if p.is_dir()):
+        assert f"| {sub}/ |" in (corpus / "README.md").read_text(), sub
