@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the sample OTLP trace files in this directory.
+"""Generate the sample OTLP trace files that the package ships (async_trace_tui/sample/).
 
 Uses the real OpenTelemetry Python SDK to record an async checkout flow across
 five services, encodes the finished spans with the OTLP exporter's protobuf
@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,7 +50,8 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
-OUT_DIR = Path(__file__).resolve().parent
+# Package data, so that `trace-tui` with no file finds the sample after a plain `pip install .`.
+OUT_DIR = Path(__file__).resolve().parent.parent / "async_trace_tui" / "sample"
 JSON_PATH = OUT_DIR / "checkout-async.otlp.json"
 BINPB_PATH = OUT_DIR / "checkout-async.binpb"
 
@@ -573,15 +575,17 @@ def _hexify_ids(request: dict) -> dict:
     return request
 
 
-def main() -> None:
+def main(out_dir: Path = OUT_DIR) -> None:
     spans = EXPORTER.get_finished_spans()
     request = encode_spans(spans)
     as_json = _hexify_ids(MessageToDict(request, use_integers_for_enums=True))
-    JSON_PATH.write_text(json.dumps(as_json, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    BINPB_PATH.write_bytes(request.SerializeToString(deterministic=True))
+    json_path, binpb_path = out_dir / JSON_PATH.name, out_dir / BINPB_PATH.name
+    json_path.write_text(json.dumps(as_json, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    binpb_path.write_bytes(request.SerializeToString(deterministic=True))
     n_traces = len({s.context.trace_id for s in spans})
-    print(f"wrote {len(spans)} spans in {n_traces} traces to {JSON_PATH.name} and {BINPB_PATH.name}")
+    print(f"wrote {len(spans)} spans in {n_traces} traces to {json_path} and {binpb_path}")
 
 
 if __name__ == "__main__":
-    main()
+    # --out DIR writes elsewhere (the tests check that the shipped files are what this writes)
+    main(Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else OUT_DIR)

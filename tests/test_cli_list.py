@@ -14,7 +14,7 @@ from sdk_data import TRACE_A, TRACE_B, doc_json, link_json, sid, span_json, to_p
 from async_trace_tui.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_JSON = REPO / "sample_data" / "checkout-async.otlp.json"
+SAMPLE_JSON = REPO / "async_trace_tui" / "sample" / "checkout-async.otlp.json"
 FIELDS = ["trace_id", "root_service", "root_operation", "start_ns", "duration_ns", "spans",
           "errors", "links_in", "links_out"]
 
@@ -208,7 +208,7 @@ def test_python_dash_m_subprocess(tmp_path):
 
 
 def test_stdin_dash_subprocess(tmp_path):
-    data = (REPO / "sample_data" / "checkout-async.binpb").read_bytes()
+    data = SAMPLE_JSON.with_name("checkout-async.binpb").read_bytes()
     p = subprocess.run(
         [sys.executable, "-m", "async_trace_tui", "-", "--list", "--json"],
         input=data, capture_output=True, cwd=tmp_path, timeout=60)

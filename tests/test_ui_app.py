@@ -1,6 +1,6 @@
 """The TUI driven headless with Textual's Pilot, on SDK-recorded data.
 
-The bundled sample (sample_data/checkout-async.otlp.json, recorded with the real SDK) holds
+The bundled sample (async_trace_tui/sample/checkout-async.otlp.json, recorded with the real SDK) holds
 49 spans in 7 traces: five `frontend GET /checkout` requests, one `payments-worker orders
 process` batch consumer (links to the five producers) and one `email-worker email process`.
 Most tests call actions directly; a few press keys to test the bindings themselves.

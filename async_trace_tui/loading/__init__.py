@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from importlib import resources
 from pathlib import Path
 
 from ..gcpause import paused_gc
@@ -19,9 +22,20 @@ __all__ = ["load", "LoadReport", "LoadError", "default_sample", "Progress"]
 Progress = Callable[[str, int, int, int, int], None]
 
 
-def default_sample() -> Path:
-    """The bundled sample, opened when trace-tui is given no file."""
-    return Path(__file__).resolve().parent.parent.parent / "sample_data" / "checkout-async.otlp.json"
+SAMPLE = "checkout-async.otlp.json"
+_extracted = ExitStack()  # only used when the package is installed as a zip
+atexit.register(_extracted.close)
+
+
+def default_sample(name: str = SAMPLE) -> Path:
+    """The bundled sample, opened when trace-tui is given no file: package data
+    (async_trace_tui/sample/, written by sample_data/generate.py), so that it is there after a
+    plain `pip install .` as well as in a checkout."""
+    found = resources.files("async_trace_tui").joinpath("sample", name)
+    if isinstance(found, Path):
+        return found
+    # Installed as a zip: the loader reads paths, so extract it for this process.
+    return _extracted.enter_context(resources.as_file(found))
 
 
 def load(paths: list[str], progress: Progress | None = None,
