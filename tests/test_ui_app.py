@@ -142,6 +142,38 @@ async def test_mouse_sorts_by_header_selects_and_opens_rows():
 
 
 @run_async
+async def test_double_click_on_a_row_opens_it_like_enter():
+    """A double click on the table itself (Textual selects all text of the widget first:
+    `widget.query("*")`) opens the trace; the app does not die."""
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        table = app.traces_table
+        await pilot.click(TracesTable, offset=(5, 1 + 2), times=2)  # the header, then rows
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert app.tabs.active == DEPS_TAB
+        assert app.deps_pane.focus_row == table.visible_rows[2].summary.root
+
+
+@run_async
+async def test_no_widget_shadows_a_textual_attribute():
+    """An instance attribute named like a public Widget attribute (`query`, `children`...)
+    breaks Textual's own calls into it."""
+    from textual.widget import Widget
+
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.open_dependencies(app.index.traces[0].root)
+        await app.open_waterfall(0)
+        await pilot.pause()
+        for widget in app.screen.query("*"):
+            shadowed = {k for k in vars(widget) if not k.startswith("_") and hasattr(Widget, k)}
+            assert not shadowed, (type(widget).__name__, shadowed)
+
+
+@run_async
 async def test_filter_by_service_keeps_one_row_and_escape_clears():
     app = create_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -76,7 +76,7 @@ class TracesPane(Vertical):
         self._search_ready.clear()
         self.services = None
         self.table.set_rows(rows, preview=False)
-        if self.table.query.strip():
+        if self.table.filter_text.strip():
             self.ensure_search()
 
     def ensure_search(self) -> None:
@@ -148,7 +148,7 @@ class TracesPane(Vertical):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        if bool(event.value) != bool(self.table.query):
+        if bool(event.value) != bool(self.table.filter_text):
             self.refresh_bindings()  # esc (clear filter) appears or goes
         self.table.set_filter(event.value)
         if event.value.strip():
@@ -168,7 +168,7 @@ class TracesPane(Vertical):
         table = self.table
         text = Text(" ")
         text.append(table.describe())
-        if table.query.strip() and self._search_started and not table.has_search_texts:
+        if table.filter_text.strip() and self._search_started and not table.has_search_texts:
             text.append("  ·  searching all spans and attributes…")
         if self.loading_note:
             text.append("  ·  " + self.loading_note)

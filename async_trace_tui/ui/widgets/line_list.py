@@ -53,6 +53,9 @@ class LineList(ScrollView, can_focus=True):
     ]
 
     HEADER_HEIGHT = 1
+    # A double click chooses a row; Textual's select-all-text of the widget means nothing
+    # for rows drawn on demand.
+    ALLOW_SELECT = False
 
     # No repaint on change: watch_cursor refreshes just the two lines involved.
     cursor: reactive[int] = reactive(0, init=False, repaint=False)

@@ -161,7 +161,7 @@ class TracesTable(LineList):
         self.preview = False
         self.sort_key = "start"
         self.sort_reverse = False
-        self.query = ""
+        self.filter_text = ""
         self._rows: list[Any] = []
         self._quick: list[str] = []  # "service\noperation", lower case, per row
         self._order: dict[str, list[int]] = {}
@@ -201,7 +201,7 @@ class TracesTable(LineList):
         """Per trace index: everything searchable, and the set of services as text."""
         self._full_text = full
         self._services_text = services
-        if self.query:
+        if self.filter_text:
             self._apply(keep=self._current_index())
 
     @property
@@ -252,7 +252,7 @@ class TracesTable(LineList):
         return order[::-1] if self.sort_reverse else order
 
     def _filtered(self, order: list[int]) -> list[int]:
-        q = self.query.strip().lower()
+        q = self.filter_text.strip().lower()
         if not q:
             return order
         quick = self._quick
@@ -297,10 +297,10 @@ class TracesTable(LineList):
         self._apply(keep=keep)
 
     def set_filter(self, query: str) -> None:
-        if query == self.query:
+        if query == self.filter_text:
             return
         keep = self._current_index()
-        self.query = query
+        self.filter_text = query
         self._apply(keep=keep)
 
     def action_cycle_sort(self) -> None:
@@ -325,8 +325,8 @@ class TracesTable(LineList):
         n, total = len(self._view), len(self._rows)
         arrow = ("v" if self.sort_reverse else "^") if self.ascii else ("▼" if self.sort_reverse else "▲")
         parts = [f"{total:,} trace{'s' if total != 1 else ''}"]
-        if self.query.strip():
-            parts.append(f"{n:,} match{'es' if n != 1 else ''} for {self.query.strip()!r}")
+        if self.filter_text.strip():
+            parts.append(f"{n:,} match{'es' if n != 1 else ''} for {self.filter_text.strip()!r}")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {arrow}")
         return "  ·  ".join(parts)
 
@@ -382,8 +382,8 @@ class TracesTable(LineList):
         return self._style("dim")
 
     def empty_message(self) -> str:
-        if self._rows and self.query.strip():
-            return f"no trace matches {safe_text(self.query.strip())!r}  (escape clears the filter)"
+        if self._rows and self.filter_text.strip():
+            return f"no trace matches {safe_text(self.filter_text.strip())!r}  (escape clears the filter)"
         return "no traces loaded yet" if not self._rows else ""
 
     def render_header(self, width: int) -> list[Segment]:
