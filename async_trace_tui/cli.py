@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .loading import default_sample, load
+from .loading import default_sample
 
 EXIT_OK, EXIT_NOTHING_LOADED, EXIT_USAGE = 0, 1, 2
 
@@ -68,16 +68,26 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(files, args)
 
-    index, report = load(files)
-    for line in report.lines():
+    from .sources import SourceError, open_source
+
+    source = open_source(files)
+    try:
+        source.open()
+    except SourceError as e:
+        print(f"trace-tui: {e}", file=sys.stderr)
+        return EXIT_NOTHING_LOADED
+    for line in source.report.lines():
         print(line, file=sys.stderr)
-    if not len(index):
+    if not source.lazy and not len(source.index):
         print("trace-tui: nothing could be loaded", file=sys.stderr)
         return EXIT_NOTHING_LOADED
     try:
         if args.list:
-            return _list(index, args)
-        return _dependencies(index, args)
+            return _list(source, args)
+        return _dependencies(source, args)
+    except SourceError as e:
+        print(f"trace-tui: {e}", file=sys.stderr)
+        return EXIT_NOTHING_LOADED
     except UsageError as e:
         print(f"trace-tui: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -89,10 +99,8 @@ class UsageError(Exception):
     pass
 
 
-def _list(index: Any, args: argparse.Namespace) -> int:
-    from .views.traces import trace_rows
-
-    rows = trace_rows(index)
+def _list(source: Any, args: argparse.Namespace) -> int:
+    rows = source.trace_rows()
     if args.json:
         import json
 
@@ -107,10 +115,10 @@ def _list(index: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _dependencies(index: Any, args: argparse.Namespace) -> int:
+def _dependencies(source: Any, args: argparse.Namespace) -> int:
     from .views import headless
 
-    return headless.run(index, args, UsageError)
+    return headless.run(source, args, UsageError)
 
 
 if __name__ == "__main__":

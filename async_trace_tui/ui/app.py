@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 from ..index import SpanIndex
 from ..loading import default_sample, load
 from ..loading.report import LoadReport
+from ..sources import Cancelled, Source, open_source
 from ..views.dependencies import ViewOptions
 from ..views.format import safe_text, short_id
 from ..views.glyphs import glyphs
@@ -37,7 +38,6 @@ from ..views.headless import choose_focus, parse_hex_id
 from ..views.traces import TraceRow
 from .commands import TraceTuiCommands
 from .dependencies_pane import DependenciesPane
-from .loader import Cancelled, load_for_ui
 from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
 from .traces_pane import TracesPane
 from .waterfall_pane import WaterfallPane
@@ -114,15 +114,17 @@ class TraceTuiApp(App[None]):
     ]
 
     def __init__(self, files: Sequence[str], options: ViewOptions, *, ascii: bool = False,
-                 trace: str | None = None, span: str | None = None) -> None:
+                 trace: str | None = None, span: str | None = None,
+                 source: Source | None = None) -> None:
         super().__init__()
         self.files = list(files)
+        self.source = source if source is not None else open_source(self.files)
         self.options = options
         self.ascii = ascii
         self.start_trace = trace
         self.start_span = span
         self.index: SpanIndex | None = None
-        self.report = LoadReport()
+        self.report = self.source.report
         self.loading = True
         self.nothing_loaded = False
         self.load_seconds = 0.0
@@ -177,8 +179,7 @@ class TraceTuiApp(App[None]):
         began = time.perf_counter()
         post = self.post_message
         try:
-            index, rows = load_for_ui(
-                self.files, self.report,
+            rows = self.source.open(
                 progress=lambda *a: post(LoaderProgress(*a)),
                 preview=lambda rows: post(LoaderPreview(PreparedRows(rows))),
                 phase=lambda text: post(LoaderPhase(text)),
@@ -192,7 +193,7 @@ class TraceTuiApp(App[None]):
             post(LoaderDone(None, [], time.perf_counter() - began,
                             f"internal error while loading: {type(e).__name__}: {e}"))
             return
-        post(LoaderDone(index, prepared, time.perf_counter() - began))
+        post(LoaderDone(self.source.index, prepared, time.perf_counter() - began))
 
     def on_loader_progress(self, m: LoaderProgress) -> None:
         if not self.loading:
@@ -253,7 +254,7 @@ class TraceTuiApp(App[None]):
                      title="Loaded with problems", severity="warning", timeout=10)
         if self.start_trace or self.start_span:
             try:
-                row = choose_focus(m.index, self.start_trace, self.start_span, ValueError)
+                row = choose_focus(self.source, self.start_trace, self.start_span, ValueError)
             except ValueError as e:
                 self.say(str(e), title="--trace/--span", severity="error", timeout=10)
             else:

@@ -1,13 +1,5 @@
-"""Loading for the TUI: `loading.load()` with throttled progress, early rows and a warm index.
-
-- progress callbacks, throttled, with bytes and files (cancellation is checked there);
-- once a load has run a second, `load(on_partial=...)` hands over an index of what is
-  loaded so far; its Traces-table rows are computed here, in the loading thread, so the
-  first traces show while the rest loads (links are not all known yet: the table marks
-  them pending);
-- after the load, the index's lazy maps (children, spans per trace) are built in the same
-  thread, so the first waterfall or dependencies view does not stall the UI on a million
-  spans.
+"""Loading for the TUI: files through `FileSource.open` (throttled progress, early rows, a
+warm index), and the Traces table's full-text search built in the background.
 
 Nothing here imports Textual: callers pass plain callbacks, called from the loading thread.
 """
@@ -19,14 +11,11 @@ import time
 from collections.abc import Callable
 
 from ..index import SpanIndex
-from ..loading import load
 from ..loading.report import LoadReport
-from ..views.traces import TraceRow, trace_rows
+from ..sources import Cancelled, FileSource
+from ..views.traces import TraceRow
 
-
-class Cancelled(Exception):
-    """The app went away while loading."""
-
+__all__ = ["Cancelled", "load_for_ui", "search_texts"]
 
 ProgressFn = Callable[[str, int, int, int, int], None]
 
@@ -41,40 +30,11 @@ def load_for_ui(
     preview_after: float = 1.0,
     progress_every: float = 0.05,
 ) -> tuple[SpanIndex, list[TraceRow]]:
-    """Load like `loading.load()`; returns the index and its Traces-table rows."""
-    last = 0.0
-
-    def tick(label: str, done: int, size: int, files_done: int, files: int) -> None:
-        nonlocal last
-        if cancelled():
-            raise Cancelled
-        time.sleep(0)  # let the UI thread have the GIL: it stays responsive while loading
-        now = time.monotonic()
-        if progress is not None and (done == 0 or done >= size or now - last >= progress_every):
-            last = now
-            progress(label, done, size, files_done, files)
-            if done >= size and files_done >= files and phase is not None:
-                phase("indexing…")
-
-    def partial(snapshot: SpanIndex) -> None:
-        if preview is not None and not cancelled():
-            preview(trace_rows(snapshot))
-
-    index, _ = load(paths, progress=tick, report=report,
-                    on_partial=partial if preview is not None else None,
-                    partial_after=preview_after)
-    if cancelled():
-        raise Cancelled
-    if len(index):
-        if phase is not None:
-            phase(f"indexing {len(index):,} spans: calls and traces…")
-        index.children(-1)  # builds the child map once, here, not in the UI thread
-        index.spans_of(0)
-    rows = trace_rows(index)
-    # What was just built lives as long as the index: keep it out of the cyclic collector's
-    # full passes, which would otherwise rescan it, pausing the UI, again and again.
-    gc.freeze()
-    return index, rows
+    """Load files like `FileSource.open` into `report`; returns the index and its rows."""
+    source = FileSource(paths)
+    source.report = report
+    rows = source.open(progress, preview, phase, cancelled, preview_after, progress_every)
+    return source.index, rows
 
 
 def search_texts(index: SpanIndex, cancelled: Callable[[], bool] = lambda: False

@@ -1,0 +1,23 @@
+"""Where spans come from: files, or a store fetched on demand (see base.Source).
+
+`open_source(specs)` picks the implementation from what the user typed: `clickhouse://...`
+and `chdb:DIR` are stores, anything else is a file, a directory or `-`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .base import Cancelled, Source, SourceError
+from .file import FileSource
+
+__all__ = ["Cancelled", "FileSource", "Source", "SourceError", "open_source", "is_store"]
+
+
+def open_source(specs: Sequence[str]) -> Source:
+    """The source for the command line's inputs (not opened yet: call `open`)."""
+    return FileSource(specs)
+
+
+def is_store(spec: str) -> bool:
+    return spec.startswith(("clickhouse://", "chdb:"))
