@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from async_trace_tui.loading import default_sample
 from async_trace_tui.sources import FileSource, open_source
 from async_trace_tui.views.traces import trace_rows
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "checkout-async.otlp.json"
+SAMPLE = default_sample()
 
 
 @pytest.fixture(scope="module")
