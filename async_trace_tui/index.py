@@ -9,7 +9,7 @@ Attributes, events and link attributes stay in the source and are read again on 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Collection, Iterable
 from itertools import compress, count, islice, repeat
 from operator import eq, ne
@@ -37,15 +37,24 @@ class DetailSource(Protocol):
 
 
 class Block:
-    """A run of consecutive rows sharing a resource and scope (one OTLP ScopeSpans)."""
+    """A run of consecutive rows sharing a resource and scope (one OTLP ScopeSpans).
 
-    __slots__ = ("first", "resource", "scope", "source")
+    `offsets` maps a row's place in the block to its place in the source once rows were
+    dropped from the block (duplicates); None while they are one and the same."""
+
+    __slots__ = ("first", "resource", "scope", "source", "offsets")
 
     def __init__(self, first: int, resource: Resource, scope: Scope, source: DetailSource) -> None:
         self.first = first
         self.resource = resource
         self.scope = scope
         self.source = source
+        self.offsets: list[int] | None = None
+
+    def offset(self, row: int) -> int:
+        """Where `row` (a row of this block) is in the block's source."""
+        at = row - self.first
+        return at if self.offsets is None else self.offsets[at]
 
 
 class TraceSummary:
@@ -121,8 +130,65 @@ class IndexBuilder:
             self.blocks.pop()
             self.block_first.pop()
 
+    def drop_rows(self, rows: list[int]) -> None:
+        """Remove these rows (ascending, no repeats) and close the gaps: later rows move
+        down, links and blocks follow them, a block that lost rows remembers where its
+        remaining rows are in its source."""
+        if not rows:
+            return
+        n = len(self.span_id)
+        keep = bytearray(b"\x01") * n
+        for r in rows:
+            keep[r] = 0
+        for name in ("trace", "span_id", "parent_id", "name", "kind", "status", "start", "end"):
+            col = getattr(self, name)
+            col[:] = type(col)(col.typecode, compress(col, keep)) if isinstance(col, array) \
+                else type(col)(compress(col, keep))
+        self.links = {r - bisect_right(rows, r): lk for r, lk in self.links.items() if keep[r]}
+        blocks: list[Block] = []
+        ends = [*self.block_first[1:], n]
+        for block, end in zip(self.blocks, ends, strict=True):
+            lo = bisect_right(rows, block.first - 1)
+            hi = bisect_right(rows, end - 1)
+            if hi > lo:  # the block lost rows
+                where = block.offsets or list(range(end - block.first))
+                block.offsets = [o for i, o in enumerate(where) if keep[block.first + i]]
+                if not block.offsets:
+                    continue
+            block.first -= lo
+            blocks.append(block)
+        self.blocks = blocks
+        self.block_first = [b.first for b in blocks]
+
+    def duplicate_rows(self) -> list[int]:
+        """Rows whose (trace, span id) an earlier row already has: the same span loaded
+        twice (one file twice, overlapping exports, an SDK's retry)."""
+        span_id, trace = self.span_id, self.trace
+        n = len(span_id)
+        by_span: dict[bytes, int] = {}
+        for lo in range(0, n, _SLICE):
+            by_span.update(zip(span_id[lo:lo + _SLICE], range(lo, lo + _SLICE)))
+        if len(by_span) == n:
+            self._by_span = by_span  # no span id repeats: SpanIndex takes it as it is
+            return []
+        seen: set[tuple[int, bytes]] = set()
+        dups = []
+        for row, key in enumerate(zip(trace, span_id)):
+            if key in seen:
+                dups.append(row)
+            else:
+                seen.add(key)
+        return dups
+
     def build(self) -> SpanIndex:
+        """The index of every row; duplicates are dropped first (see `duplicates`)."""
+        self.duplicates = self.duplicate_rows()
+        self.drop_rows(self.duplicates)
         return SpanIndex(self)
+
+    # Set by build(): the rows (numbered before the drop) that were duplicates.
+    duplicates: list[int] = []
+    _by_span: dict[bytes, int] | None = None
 
     def snapshot(self) -> SpanIndex:
         """An index of what is loaded so far, independent of the rows appended later
@@ -156,6 +222,14 @@ class SpanIndex:
         self.links_out = b.links
         self._block_first = b.block_first
         self._blocks = b.blocks
+        self._names = b._names
+        # Live growth (see `append`): bumped by every append; per trace, the generation
+        # that last changed it, so a view can tell whether what it shows is stale.
+        self.generation = 0
+        self.trace_generation = array("l", bytes(8 * len(b.trace_ids)))
+        self._live = False
+        self._awaiting: dict[bytes, list[int]] = {}  # parent span id -> orphans waiting
+        self._pending_links: dict[bytes, list[tuple[int, int]]] = {}  # target span id -> (row, i)
         n = len(b.span_id)
         self._shape: dict[int, str] = {}
         self._children: dict[int, list[int]] | None = None
@@ -169,8 +243,9 @@ class SpanIndex:
         span_id = b.span_id
         # In slices: one C call over a million rows would hold the interpreter (and so the
         # TUI's screen) for a few hundred milliseconds.
-        by_span: dict[bytes, int] = {}
-        for lo in range(0, n, _SLICE):
+        by_span = b._by_span if b._by_span is not None and len(b._by_span) == n else {}
+        b._by_span = None
+        for lo in range(0, n, _SLICE) if not by_span else ():
             by_span.update(zip(span_id[lo:lo + _SLICE], range(lo, lo + _SLICE)))
         dup: dict[tuple[int, bytes], int] = {}
         if len(by_span) != n:
@@ -274,7 +349,7 @@ class SpanIndex:
             if len(self._detail_cache) > 4096:
                 self._detail_cache.clear()
             b = self.block(row)
-            cached = self._detail_cache[row] = b.source.detail(row - b.first)
+            cached = self._detail_cache[row] = b.source.detail(b.offset(row))
         return cached
 
     def attributes(self, row: int) -> dict[str, Any]:
@@ -287,7 +362,7 @@ class SpanIndex:
         if cached is not None:
             return cached.attributes.keys()
         b = self.block(row)
-        return b.source.attribute_keys(row - b.first)
+        return b.source.attribute_keys(b.offset(row))
 
     def shape(self, row: int) -> str:
         shape = self._shape.get(row)
@@ -437,3 +512,288 @@ class SpanIndex:
 
     def summaries(self) -> Iterable[TraceSummary]:
         return self.traces
+
+    # -- growth ----------------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls) -> SpanIndex:
+        """An index with nothing in it yet, to `append` to (live mode)."""
+        return IndexBuilder().build()
+
+    def append(self, batch: IndexBuilder) -> Arrivals:
+        """Add the rows of `batch` (a fresh IndexBuilder a loader filled, *not* built) to
+        this index in place, and return what changed.
+
+        This is the one way to grow an index, whatever the spans came from (a live OTLP
+        request, rows fetched from a database): fill an `IndexBuilder` with a loader, then
+        `index.append(builder)`. The batch is consumed (its blocks move here). Costs time in
+        proportion to the batch, not to the index. Spans already in the index (same trace
+        id and span id) are skipped and counted in `Arrivals.duplicates`. Parents that
+        arrive after their children adopt them, link targets that arrive after the links
+        resolve them; summaries, children, roots and `links_in` of the touched traces are
+        updated, and each touched trace's `trace_generation` is set to the new
+        `generation`. Not thread-safe: call it from the thread that reads the index (the
+        UI's), and decode batches elsewhere.
+        """
+        self._ensure_live()
+        out = Arrivals()
+        if not len(batch):
+            return out
+        self.generation += 1
+        gen = self.generation
+        touched = out.touched
+        tmap = [self._trace_row(tid) for tid in batch.trace_ids]
+        dups = self._duplicates_of(batch, tmap)
+        if dups:
+            batch.drop_rows(dups)
+            out.duplicates = len(dups)
+        m = len(batch)
+        if not m:
+            return out
+        n0 = len(self.span_id)
+        new = range(n0, n0 + m)
+        # Columns, at C speed.
+        self.trace.extend(array("l", map(tmap.__getitem__, batch.trace)))
+        self.span_id.extend(batch.span_id)
+        self.parent_id.extend(batch.parent_id)
+        self.name.extend(map(self._names.setdefault, batch.name, batch.name))
+        self.kind.extend(batch.kind)
+        self.status.extend(batch.status)
+        self.start.extend(batch.start)
+        self.end.extend(batch.end)
+        for block in batch.blocks:
+            block.first += n0
+            self._blocks.append(block)
+            self._block_first.append(block.first)
+        trace, span_id, parent_id, start, end = self.trace, self.span_id, self.parent_id, \
+            self.start, self.end
+        self._register(new)
+
+        # Parents: each new span's own, then the orphans that were waiting for one of them.
+        parent = self.parent
+        awaiting = self._awaiting
+        find_row = self.find_row
+        for row in new:
+            pid = parent_id[row]
+            p = -1
+            if pid:
+                q = find_row(trace[row], pid)
+                if q is not None and q != row:
+                    p = q
+                else:
+                    awaiting.setdefault(pid, []).append(row)
+            parent.append(p)
+        adopted: list[int] = []
+        for row in compress(new, map(awaiting.__contains__, span_id[n0:])):
+            waiting = awaiting.pop(span_id[row])
+            t = trace[row]
+            stay = [c for c in waiting if trace[c] != t]
+            for c in waiting:
+                if trace[c] == t and c != row:
+                    parent[c] = row
+                    adopted.append(c)
+            if stay:
+                awaiting[span_id[row]] = stay
+        heads = self._break_new_cycles(new, adopted, n0)
+
+        # Structure caches that exist: children (by start), spans per trace, roots.
+        kids = self._children
+        if kids is not None:
+            for row in (*new, *adopted):
+                p = parent[row]
+                if p >= 0:
+                    lst = kids.get(p)
+                    if lst is None:
+                        kids[p] = [row]
+                    else:
+                        insort(lst, row, key=start.__getitem__)
+        per_trace = self._trace_rows
+        if per_trace is not None:
+            while len(per_trace) < len(self.trace_ids):
+                per_trace.append([])
+            for row in new:
+                per_trace[trace[row]].append(row)
+
+        # Summaries of the touched traces.
+        sums = self.traces
+        status = self.status
+        for row in new:
+            t = trace[row]
+            sm = sums[t]
+            a, z = start[row], end[row]
+            if not sm.spans:
+                sm.start, sm.end = a, z
+            else:
+                if a < sm.start:
+                    sm.start = a
+                if z > sm.end:
+                    sm.end = z
+            sm.spans += 1
+            if status[row] == STATUS_ERROR:
+                sm.errors += 1
+            touched[t] = touched.get(t, 0) + 1
+        for row in (*adopted, *heads):
+            t = trace[row]
+            touched[t] = touched.get(t, 0) + 1
+        # Roots: a new root competes with the trace's; a full look only when the root
+        # itself was adopted (a trace of 100,000 spans gets batch after batch).
+        roots = self._roots
+        for row in (*new, *heads):
+            if parent[row] < 0:
+                sm = sums[trace[row]]
+                if sm.root < 0 or self._root_key(row) < self._root_key(sm.root):
+                    sm.root = row
+        for t in touched:
+            roots.pop(t, None)
+            r = sums[t].root
+            if r >= 0 and parent[r] >= 0:
+                sums[t].root = self._best_root(t)
+
+        self._link_new(new, {r + n0: lk for r, lk in batch.links.items()}, touched)
+        out.spans = m
+        out.adopted = len(adopted)
+        tg = self.trace_generation
+        for t in touched:
+            tg[t] = gen
+        return out
+
+    def _ensure_live(self) -> None:
+        """What growth keeps up to date, built once: the child map, spans per trace, the
+        orphans waiting for a parent and the links waiting for a target."""
+        if self._live:
+            return
+        self._live = True
+        self.children(-1)
+        if self.trace_ids:
+            self.spans_of(0)
+        else:
+            self._trace_rows = []
+        parent, parent_id = self.parent, self.parent_id
+        for row in compress(count(), map((0).__gt__, parent)):
+            pid = parent_id[row]
+            if pid:
+                self._awaiting.setdefault(pid, []).append(row)
+        for row, targets in self.link_target.items():
+            for i, target in enumerate(targets):
+                if target is None:
+                    self._pending_links.setdefault(self.links_out[row][i][1], []).append((row, i))
+
+    def _trace_row(self, trace_id: bytes) -> int:
+        t = self.trace_index.get(trace_id)
+        if t is None:
+            t = self.trace_index[trace_id] = len(self.trace_ids)
+            self.trace_ids.append(trace_id)
+            self.traces.append(TraceSummary(t, trace_id))
+            self.trace_generation.append(0)
+        return t
+
+    def _duplicates_of(self, batch: IndexBuilder, tmap: list[int]) -> list[int]:
+        """Rows of `batch` already in the index, or earlier in the batch."""
+        by_span = self._by_span
+        bt, bs = batch.trace, batch.span_id
+        dups = [r for r in compress(count(), map(by_span.__contains__, bs))
+                if self.find_row(tmap[bt[r]], bs[r]) is not None]
+        if len(set(bs)) != len(bs):
+            seen: set[tuple[int, bytes]] = set()
+            for r, key in enumerate(zip(bt, bs)):
+                if key in seen:
+                    dups.append(r)
+                seen.add(key)
+            dups = sorted(set(dups))
+        return dups
+
+    def _register(self, new: range) -> None:
+        """(trace, span id) -> row for the new rows (span ids reused across traces aside)."""
+        by_span, dup, trace, span_id = self._by_span, self._dup, self.trace, self.span_id
+        sids = span_id[new.start:new.stop]
+        if len(set(sids)) == len(sids) and not any(map(by_span.__contains__, sids)):
+            by_span.update(zip(sids, new))
+            return
+        for row in new:
+            other = by_span.setdefault(span_id[row], row)
+            if other != row:
+                dup.setdefault((trace[row], span_id[row]), row)
+
+    def _break_new_cycles(self, new: range, adopted: list[int], n0: int) -> list[int]:
+        """Parent loops made by this batch (A's parent B, B's parent A, or an orphan
+        adopted by its own descendant) become roots at their earliest span, as in
+        `_break_parent_cycles`. Old rows' parents were a forest: a loop passes through a
+        new row, and through old ones only when some were adopted."""
+        parent, start = self.parent, self.start
+        through_old = bool(adopted)
+        ok: set[int] = set()
+        heads: list[int] = []
+        for first in (*new, *adopted):
+            path: dict[int, None] = {}
+            x = first
+            while x >= 0 and x not in ok and x not in path and (through_old or x >= n0):
+                path[x] = None
+                x = parent[x]
+            if x >= 0 and x in path:
+                members = list(path)
+                members = members[members.index(x):]
+                head = min(members, key=start.__getitem__)
+                parent[head] = -1
+                heads.append(head)
+                if head in adopted:
+                    adopted.remove(head)
+            ok.update(path)
+        return heads
+
+    def _best_root(self, t: int) -> int:
+        """The trace's root for its summary: a true root over an orphan, then the earliest."""
+        roots = self.roots(t)
+        if not roots:
+            return -1
+        return min(roots, key=self._root_key)
+
+    def _root_key(self, row: int) -> tuple[bool, int, int]:
+        return bool(self.parent_id[row]), self.start[row], row
+
+    def _link_new(self, new: range, links: dict[int, list[tuple[bytes, bytes]]],
+                  touched: dict[int, int]) -> None:
+        """Resolve the new spans' links, and the earlier links that were waiting for them."""
+        trace, span_id, sums = self.trace, self.span_id, self.traces
+        links_in, pending = self.links_in, self._pending_links
+        for row in compress(new, map(pending.__contains__, span_id[new.start:new.stop])):
+            waiting = pending.pop(span_id[row])
+            tid = self.trace_ids[trace[row]]
+            stay = []
+            for src, i in waiting:
+                if self.links_out[src][i][0] == tid:
+                    self.link_target[src][i] = row
+                    links_in.setdefault(row, []).append(src)
+                    sums[trace[row]].links_in += 1
+                    for t in (trace[row], trace[src]):
+                        touched[t] = touched.get(t, 0) + 1
+                else:
+                    stay.append((src, i))
+            if stay:
+                pending[span_id[row]] = stay
+        self.links_out.update(links)
+        for row, lks in links.items():
+            targets: list[int | None] = []
+            for i, (tid, sid) in enumerate(lks):
+                target = self.find(tid, sid)
+                targets.append(target)
+                if target is None:
+                    pending.setdefault(sid, []).append((row, i))
+                else:
+                    links_in.setdefault(target, []).append(row)
+                    tt = trace[target]
+                    sums[tt].links_in += 1
+                    touched[tt] = touched.get(tt, 0) + 1
+            self.link_target[row] = targets
+            sums[trace[row]].links_out += len(targets)
+
+
+class Arrivals:
+    """What one `SpanIndex.append` changed."""
+
+    __slots__ = ("spans", "duplicates", "adopted", "touched")
+
+    def __init__(self) -> None:
+        self.spans = 0  # rows added
+        self.duplicates = 0  # rows skipped: already in the index
+        self.adopted = 0  # orphans whose parent arrived
+        self.touched: dict[int, int] = {}  # trace -> how many of its spans/links changed

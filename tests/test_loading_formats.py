@@ -142,7 +142,7 @@ def test_flavours_really_differ_on_disk(sdk_request):
 
 
 def test_report_names_the_detected_format(sdk_request, write):
-    _, report = load_ok([
+    index, report = load([
         write("a", to_protobuf(sdk_request)),
         write("b", FLAVOURS["proto-stream-zstd"][1](sdk_request)),
         write("c", FLAVOURS["json-lines"][1](sdk_request)),
@@ -151,7 +151,10 @@ def test_report_names_the_detected_format(sdk_request, write):
     assert "protobuf" in fmts[0] and "stream" not in fmts[0]
     assert "stream" in fmts[1] and "zstd" in fmts[1]
     assert "Lines" in fmts[2]
-    assert [f.spans for f in report.files] == [sdk_data.EXPECTED_SPANS] * 3
+    # the same spans three times: the first file's stand, the others' are duplicates
+    assert [f.spans for f in report.files] == [sdk_data.EXPECTED_SPANS, 0, 0]
+    assert report.skipped == {"duplicate spans (already loaded)": 2 * sdk_data.EXPECTED_SPANS}
+    assert len(index) == sdk_data.EXPECTED_SPANS
 
 
 # -- JSON variants seen in the wild ---------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import time
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from importlib import resources
@@ -13,10 +15,19 @@ from ..gcpause import paused_gc
 from ..index import IndexBuilder, SpanIndex
 from .otlp_json import JsonLoader
 from .otlp_proto import ProtoLoader
-from .report import LoadError, LoadReport
-from .sniff import JSON, PROTO, PROTO_STREAM, detect, expand_paths, read_input
+from .report import FileReport, LoadError, LoadReport
+from .sniff import (
+    JSON,
+    PROTO,
+    PROTO_STREAM,
+    UTF8_BOM,
+    decompress,
+    detect,
+    expand_paths,
+    read_input,
+)
 
-__all__ = ["load", "LoadReport", "LoadError", "default_sample", "Progress"]
+__all__ = ["load", "decode", "LoadReport", "LoadError", "default_sample", "Progress"]
 
 # progress(file name, bytes done, bytes in this file, files done, files in all)
 Progress = Callable[[str, int, int, int, int], None]
@@ -50,10 +61,13 @@ def load(paths: list[str], progress: Progress | None = None,
     names = expand_paths(paths)
     if on_partial is not None:
         progress = _with_partial(builder, progress, on_partial, partial_after)
+    firsts: list[int] = []  # each input's first row
     with paused_gc(freeze=True):
         for done, name in enumerate(names):
+            firsts.append(len(builder))
             load_one(name, builder, report, progress, done, len(names))
         index = builder.build()
+    report_duplicates(report, builder.duplicates, firsts, report.files[-len(names):] if names else [])
     report.spans = len(index)
     report.traces = len(index.trace_ids)
     return index, report
@@ -75,6 +89,22 @@ def _with_partial(builder: IndexBuilder, progress: Progress | None,
     return tick
 
 
+DUPLICATES = "duplicate spans (already loaded)"
+
+
+def report_duplicates(report: LoadReport, rows: list[int], firsts: list[int],
+                      files: list[FileReport]) -> None:
+    """Count duplicate rows (numbered before they were dropped) against the inputs they
+    came from, `firsts` being each input's first row."""
+    per_file = Counter(bisect_right(firsts, r) - 1 for r in rows)
+    for i, k in sorted(per_file.items()):
+        f = files[i]
+        f.spans -= k
+        report.skip(DUPLICATES, f.name,
+                    f"{k:,} span{'s' if k != 1 else ''} already loaded (same trace and span id)",
+                    count=k)
+
+
 def load_one(name: str, builder: IndexBuilder, report: LoadReport,
              progress: Progress | None = None, done: int = 0, total: int = 1) -> None:
     label = "<stdin>" if name == "-" else name
@@ -82,6 +112,23 @@ def load_one(name: str, builder: IndexBuilder, report: LoadReport,
     rows = len(builder)
     try:
         data = read_input(name)
+    except LoadError as e:
+        f.spans = 0
+        report.fail(f, str(e))
+        if progress is not None:
+            progress(label, 1, 1, done + 1, total)
+        return
+    load_data(data, f, builder, report, progress, done, total, rows)
+
+
+def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadReport,
+              progress: Progress | None = None, done: int = 0, total: int = 1,
+              rows: int | None = None) -> None:
+    """Decoded bytes of one input (any format) into `builder`; what was wrong goes to
+    `report` (a whole input that cannot be read: `f.error`)."""
+    label = f.name
+    rows = len(builder) if rows is None else rows
+    try:
         size = len(data)
         tick = None
         if progress is not None:
@@ -111,3 +158,22 @@ def load_one(name: str, builder: IndexBuilder, report: LoadReport,
         report.fail(f, "not enough memory to read this file")
     if progress is not None:
         progress(label, 1, 1, done + 1, total)
+
+
+def decode(data: bytes, label: str, report: LoadReport) -> tuple[IndexBuilder, FileReport]:
+    """One input already in memory (a request body, a fetched blob: any format, gzip or
+    zstd) into a fresh IndexBuilder, ready for `SpanIndex.append`. Bad records are
+    skipped and counted in `report`; an input that cannot be read at all sets the
+    returned FileReport's `error` and leaves the builder empty. Never raises for bad data."""
+    builder = IndexBuilder()
+    f = report.file(label)
+    try:
+        data = decompress(data)
+    except LoadError as e:
+        report.fail(f, str(e))
+        return builder, f
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    with paused_gc():
+        load_data(data, f, builder, report)
+    return builder, f
