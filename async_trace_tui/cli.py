@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the dependencies view as a text tree")
     out.add_argument("--json", action="store_true",
                      help="print the dependencies view (or, with --list, the traces) as JSON")
+    out.add_argument("--map", action="store_true",
+                     help="print the async service map (with --json: as JSON, SPEC §9)")
+    out.add_argument("--by", default="service", metavar="KEY",
+                     help="the map's groups: service (default) or resource:KEY")
     view = p.add_argument_group("dependencies view")
     view.add_argument("--trace", metavar="ID", help="focus this trace's root (hex trace id)")
     view.add_argument("--span", metavar="ID", help="focus this span (hex span id)")
@@ -54,12 +58,14 @@ def _non_negative(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    headless = args.list or args.print_tree or args.json
+    headless = args.list or args.print_tree or args.json or args.map
     from .views.grouping import GroupSpecError, parse_group_by
+    from .views.service_map import MapSpecError, parse_by
 
     try:
         parse_group_by(args.group_by)
-    except GroupSpecError as e:
+        parse_by(args.by)
+    except (GroupSpecError, MapSpecError) as e:
         parser.error(str(e))  # exits 2, before any file is read
     files = args.files or [str(default_sample())]
 
@@ -84,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.list:
             return _list(source, args)
+        if args.map:
+            return _map(source, args)
         return _dependencies(source, args)
     except SourceError as e:
         print(f"trace-tui: {e}", file=sys.stderr)
@@ -112,6 +120,15 @@ def _list(source: Any, args: argparse.Namespace) -> int:
 
     # Piped output is read by scripts and wide pagers: do not squeeze it to 80 columns.
     Console(width=None if sys.stdout.isatty() else 220).print(traces_table(rows))
+    return EXIT_OK
+
+
+def _map(source: Any, args: argparse.Namespace) -> int:
+    from .views.render_map import write_map
+    from .views.service_map import build_map
+
+    write_map(build_map(source.index, args.by), sys.stdout, as_json=args.json,
+              ascii_only=args.ascii)
     return EXIT_OK
 
 

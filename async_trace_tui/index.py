@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right, insort
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from itertools import compress, count, islice, repeat
 from operator import eq, ne
 from typing import Any, Protocol
@@ -321,6 +321,16 @@ class SpanIndex:
 
     def block(self, row: int) -> Block:
         return self._blocks[bisect_right(self._block_first, row) - 1]
+
+    def block_runs(self) -> Iterator[tuple[int, int, Block]]:
+        """Every block with its rows [first, end), in row order: per-resource work over all
+        spans (the service map) without a lookup per row."""
+        firsts, blocks = self._block_first, self._blocks
+        n, last = len(self.span_id), len(blocks) - 1
+        for i, b in enumerate(blocks):
+            end = firsts[i + 1] if i < last else n
+            if end > b.first:
+                yield b.first, end, b
 
     def service(self, row: int) -> str:
         return self.block(row).resource.service
