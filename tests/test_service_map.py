@@ -29,7 +29,7 @@ from async_trace_tui.cli import main
 from async_trace_tui.loading import default_sample, load
 from async_trace_tui.model import KIND_CONSUMER, STATUS_ERROR
 from async_trace_tui.views.render_map import map_lines
-from async_trace_tui.views.service_map import build_map, layers, percentile
+from async_trace_tui.views.service_map import ServiceMap, build_map, layers, percentile
 
 MS = 1_000_000
 OTEL_DEMO = CORPUS / "otel-tui" / "test_data.json"
@@ -81,6 +81,9 @@ def test_sample_map_worked_out_by_hand(sample_map):
          "errors": 0, "duration_p50_ns": 242_300_000, "duration_p95_ns": 242_300_000,
          "lag_p50_ns": 412_300_000, "lag_p95_ns": 412_300_000},
     ]
+    # what a store computing the JSON elsewhere hands back reads the same
+    again = ServiceMap.from_json(got, "service")
+    assert again.as_json() == got and list(map_lines(again)) == list(map_lines(sample_map))
     assert layers(sample_map) == {"frontend": 0, "checkout": 1, "inventory": 2,
                                   "payments-worker": 2, "email-worker": 3}
 

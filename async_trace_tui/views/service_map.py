@@ -33,6 +33,10 @@ ClickHouse store computes `--map` as SQL aggregates) must follow exactly these.
 6. **Order** (deterministic JSON): services by name, edges by (from, to, kind), names
    compared by code point (what ClickHouse's byte-wise ORDER BY on UTF-8 gives too).
 
+A source that computes the §9 JSON elsewhere (the ClickHouse store, as SQL aggregates) turns
+it into a map with `ServiceMap.from_json`: the text form and the Services tab read it as they
+read one built here (only its span pairs are missing).
+
 Parent ids that loop (A's parent B, B's parent A) are kept as the file has them until the
 dependencies view needs a tree (the index then breaks each loop at its earliest span), so a
 map built before that counts both pairs of a loop.
@@ -193,6 +197,24 @@ class ServiceMap:
     def as_json(self) -> dict[str, Any]:
         return {"services": [s.as_json() for s in self.services],
                 "edges": [e.as_json() for e in self.edges]}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], by: str, index: SpanIndex | None = None) -> ServiceMap:
+        """A map from its §9 JSON (computed elsewhere); its edges hold no span pairs."""
+        services = []
+        for d in doc["services"]:
+            s = MapService(d["name"])
+            s.spans, s.errors, s.traces = d["spans"], d["errors"], d["traces"]
+            s.unresolved_links = d.get("unresolved_links", 0)
+            services.append(s)
+        edges = []
+        for d in doc["edges"]:
+            e = MapEdge(d["from"], d["to"], d["kind"], [], [])
+            e.count, e.errors = d["count"], d["errors"]
+            e.duration_p50, e.duration_p95 = d["duration_p50_ns"], d["duration_p95_ns"]
+            e.lag_p50, e.lag_p95 = d["lag_p50_ns"], d["lag_p95_ns"]
+            edges.append(e)
+        return cls(index, by, services, edges)  # type: ignore[arg-type]
 
     def pairs(self, edge: MapEdge, limit: int | None = None) -> list[SpanPair]:
         """The span pairs behind `edge`, the slowest first: by lag for async edges, by the
