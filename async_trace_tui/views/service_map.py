@@ -249,7 +249,11 @@ def build_map(index: SpanIndex, by: str = "service") -> ServiceMap:
     spans: list[int] = []
     traces: list[set[int]] = []
     trace = index.trace
+    n = len(index)  # rows a live index appends meanwhile wait for the next map
     for first, stop, block in index.block_runs():
+        if first >= n:
+            break
+        stop = min(stop, n)
         res = block.resource
         g = by_resource.get(id(res))
         if g is None:
@@ -263,7 +267,8 @@ def build_map(index: SpanIndex, by: str = "service") -> ServiceMap:
         gid.extend(repeat(g, stop - first))
         spans[g] += stop - first
         traces[g].update(trace[first:stop])
-    n = len(gid)  # rows a live index appends meanwhile wait for the next map
+    if len(gid) < n:  # rows outside any block (none today): no group to count them in
+        n = len(gid)
     ngroups = len(names)
 
     parent, kind, status = index.parent, index.kind, index.status
