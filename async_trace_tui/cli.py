@@ -1,4 +1,4 @@
-"""`trace-tui FILE...`: the TUI, or headless `--list`, `--print`, `--json`."""
+"""`trace-tui FILE...`: the TUI, or headless `--list`, `--print`, `--json`, `--flow`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the async service map (with --json: as JSON, SPEC §9)")
     out.add_argument("--by", default="service", metavar="KEY",
                      help="the map's groups: service (default) or resource:KEY")
+    from .views.flow_headless import add_flow_arguments
+
+    add_flow_arguments(p)
     view = p.add_argument_group("dependencies view")
     view.add_argument("--trace", metavar="ID", help="focus this trace's root (hex trace id)")
     view.add_argument("--span", metavar="ID", help="focus this span (hex span id)")
@@ -58,7 +61,10 @@ def _non_negative(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    headless = args.list or args.print_tree or args.json or args.map
+    headless = args.list or args.print_tree or args.json or args.map or args.flow
+    from .views.flow_headless import check_flow_arguments
+
+    check_flow_arguments(parser, args)
     from .views.grouping import GroupSpecError, parse_group_by
     from .views.service_map import MapSpecError, parse_by
 
@@ -92,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             return _list(source, args)
         if args.map:
             return _map(source, args)
+        if args.flow:
+            from .views import flow_headless
+
+            return flow_headless.run(source, args, UsageError)
         return _dependencies(source, args)
     except SourceError as e:
         print(f"trace-tui: {e}", file=sys.stderr)

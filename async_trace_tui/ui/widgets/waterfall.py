@@ -53,12 +53,10 @@ def service_colour(service: str) -> int:
     return zlib.crc32(service.encode("utf-8", "replace")) % PALETTE_SIZE
 
 
-class Waterfall(LineList):
-    """The spans of one trace; enter asks for the dependencies view of the selected span."""
-
-    BINDINGS = [
-        Binding("enter", "choose", "Dependencies of span"),
-    ]
+class SpanTimeline(LineList):
+    """Spans on one time axis, a row each: label (indented service and operation), bar,
+    duration. Subclasses say which span (and depth) each row holds; the waterfall of one
+    trace and the flow tab (many traces) share the drawing."""
 
     COMPONENT_CLASSES = {
         "waterfall--header",
@@ -71,96 +69,51 @@ class Waterfall(LineList):
     }
 
     DEFAULT_CSS = """
-    Waterfall {
+    SpanTimeline {
         height: 1fr;
         background: $surface;
     }
-    Waterfall > .waterfall--header {
+    SpanTimeline > .waterfall--header {
         background: $panel;
         color: $foreground;
         text-style: bold;
     }
-    Waterfall > .waterfall--cursor {
+    SpanTimeline > .waterfall--cursor {
         background: $block-cursor-background;
         color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
-    Waterfall > .waterfall--cursor-blurred {
+    SpanTimeline > .waterfall--cursor-blurred {
         background: $block-cursor-blurred-background;
         color: $block-cursor-blurred-foreground;
         text-style: $block-cursor-blurred-text-style;
     }
-    Waterfall > .waterfall--error { color: $text-error; text-style: bold; }
-    Waterfall > .waterfall--dim { color: $text-muted; }
-    Waterfall > .waterfall--operation { text-style: bold; }
-    Waterfall > .waterfall--svc-0 { color: $text-primary; }
-    Waterfall > .waterfall--svc-1 { color: $text-secondary; }
-    Waterfall > .waterfall--svc-2 { color: $text-accent; }
-    Waterfall > .waterfall--svc-3 { color: $text-success; }
-    Waterfall > .waterfall--svc-4 { color: $text-warning; }
-    Waterfall > .waterfall--svc-5 { color: $primary-lighten-2; }
-    Waterfall > .waterfall--svc-6 { color: $secondary-lighten-2; }
-    Waterfall > .waterfall--svc-7 { color: $accent-lighten-2; }
+    SpanTimeline > .waterfall--error { color: $text-error; text-style: bold; }
+    SpanTimeline > .waterfall--dim { color: $text-muted; }
+    SpanTimeline > .waterfall--operation { text-style: bold; }
+    SpanTimeline > .waterfall--svc-0 { color: $text-primary; }
+    SpanTimeline > .waterfall--svc-1 { color: $text-secondary; }
+    SpanTimeline > .waterfall--svc-2 { color: $text-accent; }
+    SpanTimeline > .waterfall--svc-3 { color: $text-success; }
+    SpanTimeline > .waterfall--svc-4 { color: $text-warning; }
+    SpanTimeline > .waterfall--svc-5 { color: $primary-lighten-2; }
+    SpanTimeline > .waterfall--svc-6 { color: $secondary-lighten-2; }
+    SpanTimeline > .waterfall--svc-7 { color: $accent-lighten-2; }
     """
 
-    class SpanChosen(Message):
-        """Enter on a span: refocus the dependencies view on it."""
-
-        def __init__(self, waterfall: Waterfall, row: int) -> None:
-            super().__init__()
-            self.waterfall = waterfall
-            self.row = row
-
-        @property
-        def control(self) -> Waterfall:
-            return self.waterfall
-
-    class SpanHighlighted(Message):
-        def __init__(self, waterfall: Waterfall, row: int) -> None:
-            super().__init__()
-            self.waterfall = waterfall
-            self.row = row
-
-        @property
-        def control(self) -> Waterfall:
-            return self.waterfall
-
-    def __init__(self, index: SpanIndex, trace: int, focus_row: int | None = None, *,
-                 ascii: bool = False, name: str | None = None, id: str | None = None,
+    def __init__(self, index: SpanIndex, t0: int, total: int, *, ascii: bool = False,
+                 name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.index = index
-        self.trace = trace
         self.ascii = ascii
-        self.spans, self.depths = tree_order(index, trace)
-        summary = index.traces[trace]
-        self.t0 = summary.start
-        self.total = max(1, summary.end - summary.start)
+        self.t0 = t0
+        self.total = max(1, total)
         self._styles: dict[str, Style] | None = None
-        if focus_row is not None:
-            try:
-                self.set_reactive(LineList.cursor, self.spans.index(focus_row))
-            except ValueError:
-                pass
 
-    @property
-    def row_count(self) -> int:
-        return len(self.spans)
-
-    @property
-    def selected_span(self) -> int | None:
-        return self.spans[self.cursor] if self.spans else None
-
-    def on_mount(self) -> None:
-        self.refresh_rows()
-        self.call_after_refresh(self._scroll_cursor_into_view, True)
-
-    def cursor_moved(self, index: int) -> None:
-        self.post_message(self.SpanHighlighted(self, self.spans[index]))
-
-    def action_choose(self) -> None:
-        if self.spans:
-            self.post_message(self.SpanChosen(self, self.spans[self.cursor]))
+    def span_at(self, index: int) -> tuple[int, int]:
+        """(span row, depth) shown on list row `index`."""
+        raise NotImplementedError
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -199,8 +152,29 @@ class Waterfall(LineList):
     def dim_style(self) -> Style:
         return self._style("dim")
 
-    def empty_message(self) -> str:
-        return "this trace has no spans"
+    def row_mark(self, index: int, row: int, base: Style) -> Segment:
+        """The row's first cell, before its label (a mark, or a blank)."""
+        return Segment(" ", base)
+
+    def bar_cells(self, row: int, bar_w: int) -> tuple[int, int]:
+        """The cells [a, b) of a span's bar on an axis `bar_w` cells wide."""
+        start = self.index.start[row] - self.t0
+        end = self.index.end[row] - self.t0
+        a = max(0, min(bar_w - 1, int(start * bar_w / self.total)))
+        b = max(a + 1, min(bar_w, ceil(end * bar_w / self.total)))
+        return a, b
+
+    def bar_segments(self, index: int, row: int, bar_w: int, base: Style,
+                     colour: Style) -> list[Segment]:
+        """The span's bar on the time axis, `bar_w` cells."""
+        a, b = self.bar_cells(row, bar_w)
+        segs = []
+        if a:
+            segs.append(Segment(" " * a, base))
+        segs.append(Segment(("=" if self.ascii else "█") * (b - a), colour))
+        if b < bar_w:
+            segs.append(Segment(" " * (bar_w - b), base))
+        return segs
 
     def render_header(self, width: int) -> list[Segment]:
         header = self._style("header")
@@ -225,8 +199,7 @@ class Waterfall(LineList):
 
     def render_row(self, index: int, width: int, selected: bool) -> list[Segment]:
         idx = self.index
-        row = self.spans[index]
-        depth = self.depths[index]
+        row, depth = self.span_at(index)
         label_w, bar_w, dur_w = self._layout(width)
         base = self.base_style
         if selected:
@@ -247,7 +220,7 @@ class Waterfall(LineList):
         parts.append((safe_text(service), colour))
         parts.append((" ", base))
         parts.append((safe_text(idx.name[row]), op_style))
-        segs = [Segment(" ", base)]
+        segs = [self.row_mark(index, row, base)]
         used = 0
         for text, style in parts:
             room = label_w - used
@@ -263,17 +236,76 @@ class Waterfall(LineList):
             segs.append(Segment(" " * (label_w - used), base))
         segs.append(Segment(" ", base))
 
-        # bar on the time axis
-        start = idx.start[row] - self.t0
-        end = idx.end[row] - self.t0
-        a = max(0, min(bar_w - 1, int(start * bar_w / self.total)))
-        b = max(a + 1, min(bar_w, ceil(end * bar_w / self.total)))
-        block = "=" if self.ascii else "█"
-        if a:
-            segs.append(Segment(" " * a, base))
-        segs.append(Segment(block * (b - a), colour))
-        if b < bar_w:
-            segs.append(Segment(" " * (bar_w - b), base))
+        segs.extend(self.bar_segments(index, row, bar_w, base, colour))
         segs.append(Segment("  ", base))
         segs.append(Segment(fit(duration(idx.end[row] - idx.start[row]), dur_w, True), base))
         return segs
+
+
+class Waterfall(SpanTimeline):
+    """The spans of one trace; enter asks for the dependencies view of the selected span."""
+
+    BINDINGS = [
+        Binding("enter", "choose", "Dependencies of span"),
+    ]
+
+    class SpanChosen(Message):
+        """Enter on a span: refocus the dependencies view on it."""
+
+        def __init__(self, waterfall: Waterfall, row: int) -> None:
+            super().__init__()
+            self.waterfall = waterfall
+            self.row = row
+
+        @property
+        def control(self) -> Waterfall:
+            return self.waterfall
+
+    class SpanHighlighted(Message):
+        def __init__(self, waterfall: Waterfall, row: int) -> None:
+            super().__init__()
+            self.waterfall = waterfall
+            self.row = row
+
+        @property
+        def control(self) -> Waterfall:
+            return self.waterfall
+
+    def __init__(self, index: SpanIndex, trace: int, focus_row: int | None = None, *,
+                 ascii: bool = False, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        summary = index.traces[trace]
+        super().__init__(index, summary.start, summary.end - summary.start, ascii=ascii,
+                         name=name, id=id, classes=classes)
+        self.trace = trace
+        self.spans, self.depths = tree_order(index, trace)
+        if focus_row is not None:
+            try:
+                self.set_reactive(LineList.cursor, self.spans.index(focus_row))
+            except ValueError:
+                pass
+
+    @property
+    def row_count(self) -> int:
+        return len(self.spans)
+
+    @property
+    def selected_span(self) -> int | None:
+        return self.spans[self.cursor] if self.spans else None
+
+    def span_at(self, index: int) -> tuple[int, int]:
+        return self.spans[index], self.depths[index]
+
+    def empty_message(self) -> str:
+        return "this trace has no spans"
+
+    def on_mount(self) -> None:
+        self.refresh_rows()
+        self.call_after_refresh(self._scroll_cursor_into_view, True)
+
+    def cursor_moved(self, index: int) -> None:
+        self.post_message(self.SpanHighlighted(self, self.spans[index]))
+
+    def action_choose(self) -> None:
+        if self.spans:
+            self.post_message(self.SpanChosen(self, self.spans[self.cursor]))
