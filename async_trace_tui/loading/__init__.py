@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ..gcpause import paused_gc
 from ..index import IndexBuilder, SpanIndex
+from .jaeger import JaegerLoader
+from .json_shapes import JAEGER, ZIPKIN, json_format
 from .otlp_json import JsonLoader
 from .otlp_proto import ProtoLoader
 from .report import FileReport, LoadError, LoadReport
@@ -26,6 +28,7 @@ from .sniff import (
     expand_paths,
     read_input,
 )
+from .zipkin import ZipkinLoader
 
 __all__ = ["load", "decode", "LoadReport", "LoadError", "default_sample", "Progress"]
 
@@ -139,7 +142,8 @@ def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadRep
 
         fmt = detect(data)
         if fmt == JSON:
-            JsonLoader(builder, report, f, tick).load(data)
+            loader = {JAEGER: JaegerLoader, ZIPKIN: ZipkinLoader}.get(json_format(data), JsonLoader)
+            loader(builder, report, f, tick).load(data)
         elif fmt == PROTO:
             ProtoLoader(builder, report, f, tick).load_message(data)
         elif fmt == PROTO_STREAM:

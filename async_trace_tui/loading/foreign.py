@@ -1,0 +1,213 @@
+"""What the Jaeger and Zipkin loaders share: ids, times, status and kind words, and the
+buckets that turn spans read in file order into blocks of one resource and scope.
+
+Both formats interleave services span by span, while the index keeps a run of rows per
+resource and scope (a block). Spans are read into per-(resource, scope) buckets, then each
+bucket is appended as one block, column by column at C speed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Collection
+from datetime import UTC, datetime
+from itertools import compress, count
+from operator import itemgetter
+from typing import Any
+
+from ..index import IndexBuilder
+from ..model import (
+    KIND_CLIENT,
+    KIND_CONSUMER,
+    KIND_INTERNAL,
+    KIND_PRODUCER,
+    KIND_SERVER,
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_UNSET,
+    LinkDetail,
+    Resource,
+    Scope,
+    SpanDetail,
+)
+
+# Nanoseconds that fit the index's int64 columns; times are microseconds in both formats.
+MAX_NS = (1 << 63) - 1
+MAX_US = MAX_NS // 1000
+
+KINDS = {
+    "client": KIND_CLIENT, "server": KIND_SERVER, "producer": KIND_PRODUCER,
+    "consumer": KIND_CONSUMER, "internal": KIND_INTERNAL,
+}
+STATUS_WORDS = {"OK": STATUS_OK, "ERROR": STATUS_ERROR, "UNSET": STATUS_UNSET}
+
+
+def status_word(value: Any) -> int | None:
+    """`otel.status_code` as the exporters write it: OK, ERROR (or STATUS_CODE_ERROR...)."""
+    if not isinstance(value, str):
+        return None
+    return STATUS_WORDS.get(value.upper().removeprefix("STATUS_CODE_"))
+
+
+def http_error(code: Any, kind: int) -> bool:
+    """The Collector's fallback when no status is given: 5xx is an error, 4xx on a client."""
+    try:
+        n = int(code)
+    except (TypeError, ValueError):
+        return False
+    return n >= 500 or (400 <= n < 500 and kind == KIND_CLIENT)
+
+
+def padded_id(text: Any, size: int) -> bytes | None:
+    """An id as Jaeger and Zipkin write it: hex, shorter ones left-padded (64-bit trace ids,
+    ids printed without leading zeros), or base64 (Jaeger's api_v2 JSON). None if malformed
+    or all zero."""
+    if not isinstance(text, str) or not text:
+        return None
+    raw = None
+    if len(text) <= 2 * size:
+        try:
+            raw = bytes.fromhex(text.rjust(2 * size, "0"))
+        except ValueError:
+            raw = None
+    if raw is None:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (ValueError, binascii.Error):
+            return None
+        if len(raw) == 8 and size == 16:  # a 64-bit trace id in base64
+            raw = bytes(8) + raw
+    return raw if len(raw) == size and any(raw) else None
+
+
+_RFC3339 = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?\d*(Z|z|[+-]\d\d:\d\d)?$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def rfc3339_ns(text: str) -> int | None:
+    """`2017-01-26T16:46:31.639875139-05:00` (protobuf JSON Timestamps) in ns."""
+    m = _RFC3339.match(text.strip())
+    if m is None:
+        return None
+    base, frac, tz = m.groups()
+    if tz is None or tz in "Zz":
+        tz = "+00:00"
+    try:
+        delta = datetime.fromisoformat(base + tz) - _EPOCH
+    except ValueError:
+        return None
+    secs = delta.days * 86400 + delta.seconds
+    return secs * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
+            "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+
+
+def duration_ns(text: str) -> int | None:
+    """`0.000005s` (protobuf JSON Duration) or Go's `5µs`, `1m30s`, `5000ns`, in ns."""
+    text = text.strip()
+    pos, total = 0, 0
+    for m in _DURATION_PART.finditer(text):
+        if m.start() != pos:
+            return None
+        number, unit = m.groups()
+        whole, _, frac = number.partition(".")
+        scale = _UNIT_NS[unit]
+        total += int(whole or "0") * scale + int(frac.ljust(9, "0")[:9] or "0") * scale // 1_000_000_000
+        pos = m.end()
+    return total if pos == len(text) and pos else None
+
+
+class RowSource:
+    """One block's spans as a loader read them: what `detail()` re-reads lives here.
+
+    Subclasses say how to turn a span's raw tags / annotations into attributes and events."""
+
+    __slots__ = ("tags", "events", "links", "messages", "trace_states", "extra")
+
+    def __init__(self) -> None:
+        self.tags: list[Any] = []
+        self.events: dict[int, Any] = {}
+        self.links: dict[int, list[tuple[bytes, bytes, dict[str, Any]]]] = {}
+        self.messages: dict[int, str] = {}
+        self.trace_states: dict[int, str] = {}
+        # What else a format keeps of a span (e.g. the tag keys its translation used up).
+        self.extra: dict[int, Any] = {}
+
+    def attributes(self, offset: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def event_list(self, offset: int) -> list[Any]:
+        raise NotImplementedError
+
+    def attribute_keys(self, offset: int) -> Collection[str]:
+        return self.attributes(offset).keys()
+
+    def detail(self, offset: int) -> SpanDetail:
+        links = [LinkDetail(t, s, a) for t, s, a in self.links.get(offset, ())]
+        return SpanDetail(self.attributes(offset), self.event_list(offset), links,
+                          self.messages.get(offset, ""), self.trace_states.get(offset, ""))
+
+
+# A span read, before it is appended: its columns, then what its RowSource keeps.
+# (trace row, span id, parent id, name, kind, status, start, end,
+#  tags, events, links [(tid, sid, attrs)], status message, trace state, extra)
+_COLUMNS = [itemgetter(i) for i in range(14)]
+
+
+class Buckets:
+    """Spans read in file order, grouped by (resource, scope) until `flush()`."""
+
+    __slots__ = ("rows", "keys", "size")
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+        self.keys: dict[tuple[int, int], tuple[Resource, Scope]] = {}
+        self.size = 0
+
+    def add(self, resource: Resource, scope: Scope, row: tuple[Any, ...]) -> None:
+        key = (id(resource), id(scope))
+        rows = self.rows.get(key)
+        if rows is None:
+            rows = self.rows[key] = []
+            self.keys[key] = (resource, scope)
+        rows.append(row)
+        self.size += 1
+
+    def flush(self, b: IndexBuilder, make_source: type[RowSource]) -> int:
+        """Append every bucket as one block; the number of spans appended."""
+        g = _COLUMNS
+        n = 0
+        for key, rows in self.rows.items():
+            resource, scope = self.keys[key]
+            src = make_source()
+            first = len(b.span_id)
+            b.add_block(resource, scope, src)
+            b.trace.extend(map(g[0], rows))
+            b.span_id.extend(map(g[1], rows))
+            b.parent_id.extend(map(g[2], rows))
+            b.name.extend(map(b.intern_name, map(g[3], rows)))
+            b.kind.extend(map(g[4], rows))
+            b.status.extend(map(g[5], rows))
+            b.start.extend(map(g[6], rows))
+            b.end.extend(map(g[7], rows))
+            src.tags = list(map(g[8], rows))
+            for col, target in ((9, src.events), (11, src.messages), (12, src.trace_states),
+                                (13, src.extra)):
+                values = list(map(g[col], rows))
+                for k in compress(count(), values):
+                    target[k] = values[k]
+            for k in compress(count(), map(g[10], rows)):
+                links = rows[k][10]
+                src.links[k] = links
+                b.links[first + k] = [(t, s) for t, s, _ in links]
+            n += len(rows)
+        self.rows.clear()
+        self.keys.clear()
+        self.size = 0
+        return n

@@ -1,0 +1,451 @@
+"""Zipkin v2 JSON into the span index, mapped as the OpenTelemetry Collector's zipkinv2
+translator maps Zipkin to OTLP.
+
+Shapes: an array of spans (what `/api/v2/trace/{id}` returns and what reporters POST), an
+array of such arrays (`/api/v2/traces`), and JSON Lines of either.
+
+Mapping: `traceId` hex, 64-bit ones left-padded; `timestamp`/`duration` in microseconds;
+`kind` CLIENT/SERVER/PRODUCER/CONSUMER, absent = INTERNAL; `localEndpoint.serviceName` is
+the resource's `service.name`, with the resource attributes an OpenTelemetry exporter puts
+in the tags (`service.*`, `host.*`, `telemetry.*`...); `otel.scope.*`/`otel.library.*` tags
+are the scope; `error` makes the status ERROR with its value as the message
+(`otel.status_code`/`otel.status_description` likewise); other tags are attributes;
+annotations are events. A `shared` SERVER span that carries its CLIENT's id (both halves
+of one RPC, as Zipkin's B3 propagation makes them) is kept as the client's child under a
+new span id, as Jaeger's span-id deduper does: the trace's highest span id plus one, and
+the server's children follow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from itertools import compress
+from typing import Any
+
+import msgspec
+from msgspec import Raw
+
+from ..model import (
+    KIND_CLIENT,
+    KIND_CONSUMER,
+    KIND_INTERNAL,
+    KIND_PRODUCER,
+    KIND_SERVER,
+    STATUS_ERROR,
+    STATUS_UNSET,
+    Resource,
+    Scope,
+    SpanEvent,
+)
+from .foreign import MAX_NS, MAX_US, Buckets, RowSource, padded_id, status_word
+from .jsonlines import PLAIN, JsonInputLoader, short
+
+_NO_RAW = Raw(b"")
+_ZERO8 = bytes(8)
+_FLUSH_AT = 1 << 16
+_CHUNK = 4096
+
+_KINDS = {"CLIENT": KIND_CLIENT, "SERVER": KIND_SERVER, "PRODUCER": KIND_PRODUCER,
+          "CONSUMER": KIND_CONSUMER}
+# Tag keys of resource attributes (the OpenTelemetry Zipkin exporters copy the resource into
+# every span's tags): they describe the process, so they go to the resource, as the
+# Collector moves its resource semantic conventions there.
+_RESOURCE_PREFIXES = ("service.", "telemetry.", "host.", "os.", "process.", "container.",
+                      "k8s.", "cloud.", "deployment.", "device.", "faas.", "webengine.",
+                      "gcp.", "heroku.", "aws.ecs.", "aws.eks.", "aws.log.")
+
+
+class _Endpoint(msgspec.Struct):
+    serviceName: str | None = ""
+    ipv4: str | None = ""
+    ipv6: str | None = ""
+    port: int | None = 0
+
+
+class _Span(msgspec.Struct):
+    traceId: str = ""
+    id: str = ""
+    parentId: str = ""
+    name: str = ""
+    kind: str | None = None
+    timestamp: int = 0
+    duration: int = 0
+    localEndpoint: Raw = _NO_RAW
+    remoteEndpoint: Raw = _NO_RAW
+    tags: Raw = _NO_RAW
+    annotations: Raw = _NO_RAW
+    shared: bool | None = False
+
+
+class _Hot(msgspec.Struct, rename={
+        "status_code": "otel.status_code", "status_description": "otel.status_description",
+        "scope_name": "otel.scope.name", "scope_version": "otel.scope.version",
+        "library_name": "otel.library.name", "library_version": "otel.library.version",
+        "span_kind": "span.kind", "trace_state": "w3c.tracestate"}):
+    """The tags the translation consumes; the others are skipped unread."""
+    error: Any = None
+    status_code: Any = None
+    status_description: Any = None
+    scope_name: Any = None
+    scope_version: Any = None
+    library_name: Any = None
+    library_version: Any = None
+    span_kind: Any = None
+    trace_state: Any = None
+
+
+_TOP = msgspec.json.Decoder(list[Raw] | dict[str, Raw])
+_SPAN = msgspec.json.Decoder(_Span)
+_HOT = msgspec.json.Decoder(_Hot)
+_ENDPOINT = msgspec.json.Decoder(_Endpoint)
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def _annotation(value: Any) -> tuple[str, dict[str, Any]]:
+    """An annotation's event name and attributes. OpenTelemetry's Python exporter writes
+    `{"name": {attributes}}`, the Collector `name|{attributes}|dropped`; others plain text."""
+    if not isinstance(value, str):
+        return str(value), {}
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            d = PLAIN.decode(text)
+        except msgspec.DecodeError:
+            d = None
+        if isinstance(d, dict) and len(d) == 1:
+            [(name, attrs)] = d.items()
+            if isinstance(attrs, dict):
+                return name, attrs
+    parts = value.split("|")
+    if len(parts) >= 3 and parts[-1].isdigit():
+        try:
+            attrs = PLAIN.decode("|".join(parts[1:-1]))
+        except msgspec.DecodeError:
+            attrs = None
+        if isinstance(attrs, dict):
+            return parts[0], attrs
+    return value, {}
+
+
+def _endpoint(raw: Any) -> _Endpoint | None:
+    if not raw or len(raw) <= 4:  # absent, {}, null
+        return None
+    try:
+        return _ENDPOINT.decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+class ZipkinSource(RowSource):
+    __slots__ = ()
+
+    def attributes(self, offset: int) -> dict[str, Any]:
+        raw = self.tags[offset]
+        tags = PLAIN.decode(raw) if raw else {}
+        attrs = dict(tags) if isinstance(tags, dict) else {}
+        drop, local, remote = self.extra.get(offset, ((), None, None))
+        for key in [k for k in attrs if k in drop or k.startswith(_RESOURCE_PREFIXES)]:
+            del attrs[key]
+        # Endpoints as the Collector maps them (tags of the same name win).
+        loc, rem = _endpoint(local), _endpoint(remote)
+        if loc is not None:
+            if loc.ipv4 or loc.ipv6:
+                attrs.setdefault("net.host.ip", loc.ipv4 or loc.ipv6)
+            if loc.port:
+                attrs.setdefault("net.host.port", loc.port)
+        if rem is not None:
+            if rem.serviceName:
+                attrs.setdefault("peer.service", rem.serviceName)
+            if rem.ipv4 or rem.ipv6:
+                attrs.setdefault("net.peer.ip", rem.ipv4 or rem.ipv6)
+            if rem.port:
+                attrs.setdefault("net.peer.port", rem.port)
+        return attrs
+
+    def event_list(self, offset: int) -> list[SpanEvent]:
+        raw = self.events.get(offset)
+        annotations = PLAIN.decode(raw) if raw else []
+        events = []
+        for a in annotations if isinstance(annotations, list) else ():
+            if not isinstance(a, dict):
+                continue
+            ts = a.get("timestamp")
+            ns = ts * 1000 if isinstance(ts, int) and 0 <= ts <= MAX_US else 0
+            name, attrs = _annotation(a.get("value", ""))
+            events.append(SpanEvent(name, ns, attrs))
+        return events
+
+
+class ZipkinLoader(JsonInputLoader):
+    FORMAT = "Zipkin v2 JSON"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._buckets = Buckets()
+        self._traces: dict[str, int] = {}
+        self._by_service: dict[str, Resource] = {}
+        self._scope_cache: dict[tuple[str, str], Scope] = {}
+        self._shared: list[tuple[Resource, Scope, tuple[Any, ...]]] = []
+        self._first_row = len(self.b)
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _record(self, buf: Any, where: str, whole: bool) -> None:
+        try:
+            top = _TOP.decode(buf)
+        except msgspec.ValidationError:
+            top = None
+        if isinstance(top, dict):
+            top = [buf]  # one span on its own (a line of JSON Lines)
+        if not isinstance(top, list):
+            self.report.skip("records that are not Zipkin spans", where,
+                             "not a Zipkin v2 span list (expected a JSON array of spans)")
+            return
+        size = buf.nbytes if whole else 0
+        if top and memoryview(top[0])[:1] == b"[":  # a list of traces, each a list of spans
+            for done, raw in enumerate(top, 1):
+                try:
+                    spans = _TOP.decode(raw)
+                except msgspec.ValidationError:
+                    spans = None
+                if not isinstance(spans, list):
+                    self.report.skip("records that are not Zipkin spans", where,
+                                     f"trace {done}: not a JSON array of spans")
+                    continue
+                self._span_list(spans, where, 0)
+                if size and self.progress is not None and done % 16 == 0:
+                    self.progress(size * done // len(top))
+        else:
+            self._span_list(top, where, size)
+        self._flush()
+
+    def _span_list(self, raws: list[Raw], where: str, size: int) -> None:
+        for lo in range(0, len(raws), _CHUNK):
+            chunk = raws[lo:lo + _CHUNK]
+            try:
+                spans = list(map(_SPAN.decode, chunk))
+            except msgspec.ValidationError:
+                spans = [sp for sp in map(self._loose_span, chunk, (where,) * len(chunk)) if sp]
+            self._spans(spans, where)
+            if size and self.progress is not None and len(raws) > _CHUNK:
+                self.progress(size * (lo + len(chunk)) // len(raws))
+
+    def _loose_span(self, raw: Raw, where: str) -> _Span | None:
+        span = PLAIN.decode(raw)
+        if not isinstance(span, dict):
+            self.report.skip("malformed spans", where, "span is not a JSON object")
+            return None
+        clean = {k: v for k, v in span.items() if v is not None}
+        try:
+            return _SPAN.decode(_ENCODE(clean))
+        except msgspec.ValidationError as e:
+            self.report.skip("malformed spans", where, f"span {span.get('name')!r}: {short(e)}")
+            return None
+
+    def _flush(self) -> None:
+        if self._buckets.size:
+            self.file.spans += self._buckets.flush(self.b, ZipkinSource)
+
+    # -- resources and scopes ----------------------------------------------------------------
+
+    def _resource(self, local: Raw, tags: Raw) -> Resource:
+        """By service name: the first span of a service gives the resource's attributes, as
+        the Collector builds one resource per service."""
+        ep = _endpoint(local)
+        service = (ep.serviceName or "") if ep is not None else ""
+        res = self._by_service.get(service)
+        if res is None:
+            attrs: dict[str, Any] = {}
+            if tags:
+                try:
+                    d = PLAIN.decode(tags)
+                except msgspec.DecodeError:
+                    d = None
+                if isinstance(d, dict):
+                    attrs = {k: v for k, v in d.items() if k.startswith(_RESOURCE_PREFIXES)}
+            if service:
+                attrs["service.name"] = service
+            res = self._by_service[service] = Resource(attrs)
+        return res
+
+    def _scope_of(self, name: Any, version: Any) -> Scope:
+        key = (str(name or ""), str(version or ""))
+        scope = self._scope_cache.get(key)
+        if scope is None:
+            scope = self._scope_cache[key] = Scope(key[0], key[1], {})
+        return scope
+
+    # -- the hot loop --------------------------------------------------------------------------
+
+    def _spans(self, spans: list[_Span], where: str) -> None:
+        b = self.b
+        report = self.report
+        traces = self._traces
+        trace_row = b.trace_row
+        add = self._buckets.add
+        fromhex = bytes.fromhex
+        no_scope = self._scope_of("", "")
+        services: dict[bytes, Resource] = {}  # localEndpoint bytes -> resource
+        for sp in spans:
+            s = sp.id
+            sid = None
+            if len(s) == 16:
+                try:
+                    sid = fromhex(s)
+                except ValueError:
+                    sid = None
+            if sid is None or sid == _ZERO8:
+                sid = padded_id(s, 8)
+                if sid is None:
+                    report.skip("spans with an empty or malformed id", where,
+                                f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex")
+                    continue
+            tid_text = sp.traceId
+            t = traces.get(tid_text)
+            if t is None:
+                tid = padded_id(tid_text, 16)
+                if tid is None:
+                    report.skip("spans with an empty or malformed id", where,
+                                f"span {sp.name!r}: trace id {tid_text!r} is not 8 or 16 "
+                                "bytes of hex")
+                    continue
+                t = traces[tid_text] = trace_row(tid)
+            parent = b""
+            if sp.parentId:
+                parent = padded_id(sp.parentId, 8) or b""
+                if not parent:
+                    report.warn("parent ids malformed (span kept as a root)", where,
+                                f"span {sp.name!r}: parent id {sp.parentId!r} is malformed; "
+                                "kept as a root")
+                elif parent == sid:
+                    parent = b""
+            ts, du = sp.timestamp, sp.duration
+            if not 0 <= ts <= MAX_US:
+                report.skip("spans with a malformed or out-of-range time", where,
+                            f"span {sp.name!r}: timestamp {ts!r} is out of range")
+                continue
+            start = ts * 1000
+            if du < 0:
+                report.warn("spans ending before they start (duration shown as 0)", where,
+                            f"span {sp.name!r} has a negative duration (clock skew?)")
+                du = 0
+            end = min(start + du * 1000, MAX_NS)
+
+            local = sp.localEndpoint
+            key = bytes(local)
+            res = services.get(key)
+            if res is None:
+                res = services[key] = self._resource(local, sp.tags)
+
+            kind = _KINDS.get(sp.kind, KIND_INTERNAL) if sp.kind else KIND_INTERNAL
+            code = STATUS_UNSET
+            message = state = ""
+            scope = no_scope
+            drop: Collection[str] = ()
+            tags = sp.tags
+            if len(tags) > 2:
+                try:
+                    hot = _HOT.decode(tags)
+                except msgspec.DecodeError:
+                    hot = None
+                if hot is not None and hot != _NO_HOT:
+                    code, message, state, scope, drop = self._translate(hot)
+            remote = sp.remoteEndpoint if len(sp.remoteEndpoint) > 4 else None
+            extra = (drop, local if len(local) > 4 else None, remote)
+            row = (t, sid, parent, sp.name, kind, code, start, end,
+                   tags if len(tags) > 2 else None,
+                   sp.annotations if len(sp.annotations) > 2 else None,
+                   None, message, state, extra if drop or extra[1] or remote else None)
+            if sp.shared and kind == KIND_SERVER:
+                self._shared.append((res, scope, row))
+            else:
+                add(res, scope, row)
+        if self._buckets.size >= _FLUSH_AT:
+            self._flush()
+
+    def _translate(self, hot: _Hot) -> tuple[int, str, str, Scope, list[str]]:
+        drop = []
+        code = STATUS_UNSET
+        message = ""
+        if hot.status_code is not None:
+            code = status_word(hot.status_code) or STATUS_UNSET
+            drop.append("otel.status_code")
+            if hot.status_description is not None:
+                message = str(hot.status_description)
+                drop.append("otel.status_description")
+        if hot.error is not None and hot.error not in (False, "false"):
+            code = STATUS_ERROR
+            drop.append("error")
+            if hot.error not in (True, "true", "") and not message:
+                message = str(hot.error)  # Zipkin's convention: the error tag is the message
+        state = ""
+        if hot.trace_state is not None:
+            state = str(hot.trace_state)
+            drop.append("w3c.tracestate")
+        name = hot.scope_name or hot.library_name
+        version = hot.scope_version or hot.library_version
+        drop.extend(("otel.scope.name", "otel.scope.version", "otel.library.name",
+                     "otel.library.version", "span.kind"))
+        return code, message, state, self._scope_of(name, version), drop
+
+    # -- shared spans (after the whole file: the client half may come later) --------------------
+
+    def _finish(self) -> None:
+        self._flush()
+        if self._shared:
+            self._dedupe_shared()
+            self._flush()
+
+    def _dedupe_shared(self) -> None:
+        """Jaeger's SpanIDDeduper: a SERVER span that shares its id with a CLIENT span of the
+        same trace gets the trace's highest id + 1; the client becomes its parent, and the
+        spans whose parent was the shared id follow the server."""
+        b = self.b
+        lo, hi = self._first_row, len(b)
+        trace, span_id, parent_id = b.trace, b.span_id, b.parent_id
+        clients = {(trace[r], span_id[r])
+                   for r in compress(range(lo, hi), map(KIND_CLIENT.__eq__, b.kind[lo:hi]))}
+        shared = self._shared
+        self._shared = []
+        matched = [i for i, (_, _, row) in enumerate(shared) if (row[0], row[1]) in clients]
+        if matched:
+            affected = {shared[i][2][0] for i in matched}
+            used: dict[int, set[int]] = {t: set() for t in affected}
+            rows_of: dict[int, list[int]] = {t: [] for t in affected}
+            for r in range(lo, hi):
+                t = trace[r]
+                if t in used:
+                    used[t].add(int.from_bytes(span_id[r], "big"))
+                    rows_of[t].append(r)
+            for _, _, row in shared:
+                if row[0] in used:
+                    used[row[0]].add(int.from_bytes(row[1], "big"))
+            top = {t: max(ids) for t, ids in used.items()}
+            renamed: dict[tuple[int, bytes], bytes] = {}
+            for i in matched:
+                res, scope, row = shared[i]
+                t, old = row[0], row[1]
+                n = top[t] + 1
+                while n in used[t]:
+                    n += 1
+                if n >= 1 << 64:
+                    continue  # no id left above the highest: keep it as it came
+                top[t] = n
+                used[t].add(n)
+                new = n.to_bytes(8, "big")
+                renamed[(t, old)] = new
+                shared[i] = (res, scope, (t, new, old, *row[3:]))
+            for t, rows in rows_of.items():
+                for r in rows:
+                    new = renamed.get((t, parent_id[r]))
+                    if new is not None and span_id[r] != new:
+                        parent_id[r] = new
+            for i, (res, scope, row) in enumerate(shared):
+                new = renamed.get((row[0], row[2]))
+                if new is not None and row[1] != new:
+                    shared[i] = (res, scope, (*row[:2], new, *row[3:]))
+        for res, scope, row in shared:
+            self._buckets.add(res, scope, row)
+
+
+_NO_HOT = _Hot()
