@@ -3,11 +3,14 @@
 
 Uses the real OpenTelemetry Python SDK to record an async checkout flow across
 five services, encodes the finished spans with the OTLP exporter's protobuf
-encoder, and writes them twice:
+encoder, and writes them four times:
 
 * ``checkout-async.otlp.json`` - one OTLP/JSON ``ExportTraceServiceRequest``
   (camelCase keys, int64 as strings, enums as ints, ids as lowercase hex)
 * ``checkout-async.binpb``     - the same request as binary protobuf
+* ``checkout-async.jaeger.json`` - Jaeger's query API answer for the same traces
+* ``checkout-async.zipkin.json`` - Zipkin v2 JSON of the same spans
+  (see jaeger_zipkin.py for how each is made)
 
 The output is deterministic: ids come from a seeded ``random.Random``, every
 span has an explicit start and end time, and exception stack traces are fixed
@@ -15,7 +18,8 @@ strings, so re-running the script produces byte-identical files.
 
 Requirements::
 
-    pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-common
+    pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-common \
+        opentelemetry-exporter-zipkin-json
 
 Run::
 
@@ -54,6 +58,8 @@ from opentelemetry.trace import (
 OUT_DIR = Path(__file__).resolve().parent.parent / "async_trace_tui" / "sample"
 JSON_PATH = OUT_DIR / "checkout-async.otlp.json"
 BINPB_PATH = OUT_DIR / "checkout-async.binpb"
+JAEGER_PATH = OUT_DIR / "checkout-async.jaeger.json"
+ZIPKIN_PATH = OUT_DIR / "checkout-async.zipkin.json"
 
 SEED = 20261120
 BASE_NS = int(datetime(2026, 11, 20, 10, 0, 0, tzinfo=timezone.utc).timestamp()) * 1_000_000_000
@@ -582,6 +588,12 @@ def main(out_dir: Path = OUT_DIR) -> None:
     json_path, binpb_path = out_dir / JSON_PATH.name, out_dir / BINPB_PATH.name
     json_path.write_text(json.dumps(as_json, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     binpb_path.write_bytes(request.SerializeToString(deterministic=True))
+    # The same spans as Jaeger's query API and Zipkin's would serve them.
+    from jaeger_zipkin import jaeger_response, zipkin_traces
+
+    for path, doc in ((JAEGER_PATH, jaeger_response(request)), (ZIPKIN_PATH, zipkin_traces(spans))):
+        (out_dir / path.name).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
     n_traces = len({s.context.trace_id for s in spans})
     print(f"wrote {len(spans)} spans in {n_traces} traces to {json_path} and {binpb_path}")
 

@@ -59,6 +59,7 @@ def test_shipped_sample_is_what_the_generator_writes(tmp_path):
     p = subprocess.run([sys.executable, str(REPO / "sample_data" / "generate.py"),
                         "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    for name in ("checkout-async.otlp.json", "checkout-async.binpb"):
+    for name in ("checkout-async.otlp.json", "checkout-async.binpb", "checkout-async.jaeger.json",
+                 "checkout-async.zipkin.json"):
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name
     assert not list((REPO / "sample_data").glob("checkout-async.*"))  # no second copy

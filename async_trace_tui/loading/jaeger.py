@@ -109,12 +109,16 @@ _SCOPE_VERSION_KEYS = ("otel.scope.version", "otel.library.version")
 _SPECIAL = frozenset(("span.kind", "error", "otel.status_code", "otel.status_description",
                       "w3c.tracestate", "http.status_code", *_SCOPE_KEYS, *_SCOPE_VERSION_KEYS))
 _API_V2_TYPES = {0: "string", 1: "bool", 2: "int64", 3: "float64", 4: "binary"}
+_V2_FIELDS = {"string": "vStr", "bool": "vBool", "int64": "vInt64", "float64": "vFloat64",
+              "binary": "vBinary"}
+_V2_NAMES = frozenset(("vType", *_V2_FIELDS.values()))
 
 
 def tag_value(tag: dict[str, Any]) -> Any:
-    """One Jaeger tag's value, typed: UI JSON (`type` + `value`), api_v2 JSON (`vType` +
-    `vStr`/`vBool`/`vInt64`/`vFloat64`/`vBinary`; an absent `vType` is STRING)."""
-    if "value" in tag or "vType" not in tag and not any(k in tag for k in _V2_FIELDS):
+    """One Jaeger tag's value, typed: UI JSON (`type` + `value`; no `type` as Grafana writes
+    them: the JSON value as it is), api_v2 JSON (`vType` + `vStr`/`vBool`/`vInt64`/
+    `vFloat64`/`vBinary`; an absent `vType` is STRING, protobuf's default)."""
+    if "value" in tag or _V2_NAMES.isdisjoint(tag):
         kind, value = tag.get("type"), tag.get("value")
     else:
         vt = tag.get("vType", 0)
@@ -135,10 +139,6 @@ def tag_value(tag: dict[str, Any]) -> Any:
     except (TypeError, ValueError, binascii.Error):
         pass
     return value
-
-
-_V2_FIELDS = {"string": "vStr", "bool": "vBool", "int64": "vInt64", "float64": "vFloat64",
-              "binary": "vBinary"}
 
 
 def tag_dict(tags: Any) -> dict[str, Any]:

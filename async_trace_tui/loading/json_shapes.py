@@ -47,7 +47,7 @@ def json_format(data: bytes) -> str:
     """OTLP, JAEGER or ZIPKIN; OTLP when nothing tells (its loader says what is missing).
     Raises LoadError for JSON of another known kind."""
     head = data[:_HEAD]
-    zipkin_ids: set[bytes] = set()
+    seen: set[bytes] = set()
     for m in _KEY.finditer(head):
         key = m.group(1)
         fmt = _MARKERS.get(key)
@@ -56,7 +56,12 @@ def json_format(data: bytes) -> str:
         other = _OTHER.get(key)
         if other is not None:
             raise LoadError(f"looks like {other}, which is not trace data this tool reads")
-        if key == b"traceId" or key == b"id":
-            zipkin_ids.add(key)
+        seen.add(key)
     # A Zipkin v2 span needs no more than traceId and id (OTLP and Jaeger spans say spanId).
-    return ZIPKIN if len(zipkin_ids) == 2 else OTLP
+    if b"traceId" in seen and b"id" in seen:
+        return ZIPKIN
+    # Jaeger's query API answers {"data": [...], "total", "limit", "offset", "errors"}, also
+    # when no trace matched.
+    if b"data" in seen and not seen.isdisjoint((b"total", b"limit", b"offset", b"errors")):
+        return JAEGER
+    return OTLP
