@@ -45,7 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--depth", type=_non_negative, default=3, metavar="N",
                       help="async hops followed in headless output (default 3)")
     view.add_argument("--ascii", action="store_true", help="plain ASCII glyphs and lines")
+    store = p.add_argument_group("stores (clickhouse://[USER[:PASSWORD]@]HOST[:PORT][/DB][?table=T&secure=1], "
+                                 "chdb:DIR[?database=DB&table=T])")
+    store.add_argument("--since", metavar="DURATION|TIME",
+                       help="start of the window: 90s, 15m, 1h (default), 7d, or RFC 3339")
+    store.add_argument("--until", metavar="TIME", help="end of the window (RFC 3339; default now)")
+    store.add_argument("--limit", type=_positive, default=1000, metavar="N",
+                       help="traces per page of the Traces table (default 1000)")
     return p
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _non_negative(text: str) -> int:
@@ -59,6 +73,11 @@ def _non_negative(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:
+        from .export_cli import main as export_main
+
+        return export_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     headless = args.list or args.print_tree or args.json or args.map or args.flow
@@ -75,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))  # exits 2, before any file is read
     files = args.files or [str(default_sample())]
 
+    if (args.since or args.until) and not any(f.startswith(("clickhouse://", "chdb:")) for f in files):
+        parser.error("--since/--until apply to a clickhouse:// or chdb: source")
     if not headless:
         from .ui.app import run_app
 
@@ -82,13 +103,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from .sources import SourceError, open_source
 
-    source = open_source(files)
+    try:
+        source = open_source(files, since=args.since, until=args.until, limit=args.limit)
+    except SourceError as e:  # a malformed URL or window
+        print(f"trace-tui: {e}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         source.open()
     except SourceError as e:
+        source.close()
         print(f"trace-tui: {e}", file=sys.stderr)
         return EXIT_NOTHING_LOADED
-    for line in source.report.lines():
+    for line in source.report_lines():
         print(line, file=sys.stderr)
     if not source.lazy and not len(source.index):
         print("trace-tui: nothing could be loaded", file=sys.stderr)
@@ -111,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        source.close()
 
 
 class UsageError(Exception):

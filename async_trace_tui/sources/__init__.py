@@ -14,8 +14,19 @@ from .file import FileSource
 __all__ = ["Cancelled", "FileSource", "Source", "SourceError", "open_source", "is_store"]
 
 
-def open_source(specs: Sequence[str]) -> Source:
-    """The source for the command line's inputs (not opened yet: call `open`)."""
+def open_source(specs: Sequence[str], since: str | None = None, until: str | None = None,
+                limit: int = 1000) -> Source:
+    """The source for the command line's inputs (not opened yet: call `open`). Raises
+    SourceError for a store URL that cannot be used (malformed, mixed with files)."""
+    if any(is_store(s) for s in specs):
+        from .clickhouse.source import open_clickhouse
+        from .clickhouse.target import TargetError
+        from .window import WindowError
+
+        try:
+            return open_clickhouse(specs, since=since, until=until, limit=limit)
+        except (TargetError, WindowError) as e:
+            raise SourceError(str(e)) from None
     return FileSource(specs)
 
 

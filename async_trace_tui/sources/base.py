@@ -95,6 +95,10 @@ class Source:
         traces = [s for s in self.index.traces if s.spans]
         return min(traces, key=lambda s: s.start).index if traces else None
 
+    def report_lines(self) -> list[str]:
+        """What the CLI prints to stderr after opening."""
+        return self.report.lines()
+
     def close(self) -> None:
         """Let go of connections."""
 

@@ -1,0 +1,338 @@
+"""ClickHouse's `otel_traces` (a server, or chDB in-process) as a source: fetched on demand.
+
+Nothing is loaded whole. The Traces table is one aggregate query over the window, a page at
+a time. A view's spans come a trace at a time (`TraceId IN ...`, bounded by the exporter's
+`_trace_id_ts` lookup table when it exists). A trace is *expanded* once three things are
+known: all its spans, the spans anywhere that link to one of them (`hasAny(Links.SpanId,
+...)` from 1 h before the trace to 24 h after it) and every trace its spans link to. A view
+node can be expanded when all its rows' traces are; `pending`/`fetch` say and do that.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ...index import IndexBuilder
+from ...views.traces import SORT_KEYS, TraceRow
+from ..base import Progress, Source, SourceError
+from ..window import format_ns, parse_window
+from .backend import Backend, connect
+from .spans import REQUIRED, SpanRows, select_list
+from .target import Target, parse_target
+
+HOUR_NS = 3600 * 1_000_000_000
+BACK_NS, AHEAD_NS = HOUR_NS, 24 * HOUR_NS  # the window of a reverse-link lookup
+CHUNK = 1000  # ids per IN (...) list
+_ERROR = "upper(toString(StatusCode)) IN ('ERROR', 'STATUS_CODE_ERROR')"
+_VALID_LINK = ("(t, s) -> length(t) = 32 AND length(s) = 16 "
+               "AND t != '00000000000000000000000000000000' AND s != '0000000000000000'")
+_SERVICE = "if(toString(ServiceName) = '', 'unknown_service', toString(ServiceName))"
+_ORDER = {
+    "start": "start_ns", "duration": "duration_ns", "spans": "spans", "errors": "errors",
+    "links_out": "links_out", "links_in": "links_in", "trace_id": "TraceId",
+    "service": "root_service, root_operation", "operation": "root_operation, root_service",
+}
+
+
+class ClickHouseSource(Source):
+    lazy = True
+
+    def __init__(self, spec: str, since: str | None = None, until: str | None = None,
+                 limit: int = 1000, now_ns: int | None = None) -> None:
+        super().__init__()
+        self.target: Target = parse_target(spec)
+        self.label = str(self.target)
+        self.window = parse_window(since, until, now_ns)
+        self.limit = limit
+        self.backend: Backend | None = None
+        self.columns: set[str] = set()
+        self.has_lookup = False
+        self._builder = IndexBuilder()
+        self._spans = SpanRows(self._builder, self.report)
+        self._complete: set[bytes] = set()
+        self._expanded: set[bytes] = set()
+        self._lock = threading.RLock()  # one fetch at a time changes the index
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Reach the store and check the table (its columns, the lookup table)."""
+        if self.backend is not None:
+            return
+        backend = connect(self.target)
+        try:
+            cols = backend.rows(
+                "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+                {"db": self.target.database, "t": self.target.table})
+            if not cols:
+                raise SourceError(f"no table {self.target.database}.{self.target.table} "
+                                  f"(unknown table) at {self.target}")
+            self.columns = {c[0] for c in cols}
+            missing = [c for c in REQUIRED if c not in self.columns]
+            if missing:
+                raise SourceError(f"table {self.target.database}.{self.target.table} has no "
+                                  f"column {', '.join(missing)} (not the exporter's otel_traces?)")
+            self.has_lookup = bool(backend.rows(
+                "SELECT 1 FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+                {"db": self.target.database, "t": self.target.table + "_trace_id_ts"}))
+        except SourceError:
+            backend.close()
+            raise
+        self.backend = backend
+
+    def open(self, progress: Progress | None = None,
+             preview: Callable[[list[TraceRow]], None] | None = None,
+             phase: Callable[[str], None] | None = None,
+             cancelled: Callable[[], bool] = lambda: False) -> list[TraceRow]:
+        if phase is not None:
+            phase(f"connecting to {self.label}…")
+        self.connect()
+        if phase is not None:
+            phase(f"reading the traces of {format_ns(self.window[0])} - {format_ns(self.window[1])}…")
+        rows = self.trace_rows()
+        self.report.traces = len(rows)
+        return rows
+
+    def report_lines(self) -> list[str]:
+        lo, hi = self.window
+        lines = [f"{self.label}: traces from {format_ns(lo)} to {format_ns(hi)}"]
+        if self.report.skipped or self.report.warnings:
+            lines.append(self.report.summary())
+        return lines + self.report.messages
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def _rows(self, sql: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        if self.backend is None:
+            self.connect()
+        assert self.backend is not None
+        return self.backend.rows(sql, params)
+
+    # -- the Traces table --------------------------------------------------------------------
+
+    @property
+    def paged(self) -> bool:
+        return True
+
+    def _window_params(self) -> dict[str, Any]:
+        return {"lo": self.window[0], "hi": self.window[1]}
+
+    _IN_WINDOW = ("Timestamp >= fromUnixTimestamp64Nano({lo:Int64}) "
+                  "AND Timestamp <= fromUnixTimestamp64Nano({hi:Int64})")
+
+    def trace_rows(self, query: str = "", sort: str = "start", reverse: bool = False,
+                   offset: int = 0, limit: int | None = None) -> list[TraceRow]:
+        """One aggregate over the window: a page of traces (newest first by default for
+        the TUI; `reverse` False is ascending like the file source)."""
+        if sort not in SORT_KEYS:
+            raise ValueError(f"unknown sort key {sort!r}")
+        t = self.target.qualified
+        params = self._window_params()
+        having = ""
+        q = query.strip().lower()
+        if q.startswith("service:"):
+            params["svc"] = q[len("service:"):].strip()
+            having = f"HAVING countIf(lower({_SERVICE}) = {{svc:String}}) > 0"
+        elif q:
+            params["q"] = q
+            having = ("HAVING countIf(positionCaseInsensitiveUTF8(toString(ServiceName), {q:String}) > 0 "
+                      "OR positionCaseInsensitiveUTF8(toString(SpanName), {q:String}) > 0) > 0")
+        direction = "DESC" if reverse else "ASC"
+        order = ", ".join(f"{c} {direction}" for c in _ORDER[sort].split(", "))
+        params["limit"] = self.limit if limit is None else limit
+        params["offset"] = offset
+        links_in_join = ""
+        if sort == "links_in":
+            links_in_join = self._links_in_join()
+        sql = f"""
+            SELECT TraceId,
+                   argMin({_SERVICE}, (ParentSpanId != '', Timestamp)) AS root_service,
+                   argMin(toString(SpanName), (ParentSpanId != '', Timestamp)) AS root_operation,
+                   min(toUnixTimestamp64Nano(Timestamp)) AS start_ns,
+                   max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) - start_ns AS duration_ns,
+                   count() AS spans,
+                   countIf({_ERROR}) AS errors,
+                   sum(arrayCount({_VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out
+                   {", any(li.n) AS links_in" if links_in_join else ""}
+            FROM {t} {links_in_join}
+            WHERE {self._IN_WINDOW} AND TraceId != ''
+            GROUP BY TraceId {having}
+            ORDER BY {order}, TraceId {direction}
+            LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}"""
+        found = self._rows(sql, params)
+        counts = self._links_in([r[0] for r in found]) if found and not links_in_join else {}
+        rows = []
+        for r in found:
+            row = TraceRow.__new__(TraceRow)
+            row.summary = None
+            row.trace_id = r[0]
+            row.root_service = r[1]
+            row.root_operation = r[2]
+            row.start_ns = int(r[3])
+            row.duration_ns = int(r[4])
+            row.spans = int(r[5])
+            row.errors = int(r[6])
+            row.links_out = int(r[7])
+            row.links_in = int(r[8]) if links_in_join else counts.get(r[0], 0)
+            rows.append(row)
+        return rows
+
+    def _links_in_sql(self, targets: str) -> str:
+        """Per trace: the links, from spans in the window, that resolve to one of its spans
+        in the window (SPEC §5's links_in, the window standing for what is loaded)."""
+        t = self.target.qualified
+        return f"""
+            SELECT l.1 AS tid, count() AS n
+            FROM {t} ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l
+            WHERE {self._IN_WINDOW} {targets}
+              AND (l.1, l.2) IN (SELECT TraceId, SpanId FROM {t} WHERE {self._IN_WINDOW})
+            GROUP BY tid"""
+
+    def _links_in_join(self) -> str:
+        return f"LEFT JOIN ({self._links_in_sql('')}) AS li ON li.tid = TraceId"
+
+    def _links_in(self, trace_ids: list[str]) -> dict[str, int]:
+        params = self._window_params()
+        params["ids"] = trace_ids
+        sql = self._links_in_sql("AND hasAny(`Links.TraceId`, {ids:Array(String)}) "
+                                 "AND l.1 IN {ids:Array(String)}")
+        return {r[0]: int(r[1]) for r in self._rows(sql, params)}
+
+    # -- spans on demand ---------------------------------------------------------------------
+
+    def _span_sql(self, where: str) -> str:
+        return f"SELECT {select_list(self.columns)} FROM {self.target.qualified} WHERE {where}"
+
+    def _fetch_traces(self, trace_ids: Iterable[bytes]) -> int:
+        """Every span of these traces (those not complete yet); returns spans added."""
+        todo = sorted({t for t in trace_ids if t not in self._complete})
+        added = 0
+        for lo in range(0, len(todo), CHUNK):
+            chunk = [t.hex() for t in todo[lo:lo + CHUNK]]
+            params: dict[str, Any] = {"ids": chunk}
+            where = "TraceId IN {ids:Array(String)}"
+            bounds = self._lookup_bounds(chunk) if self.has_lookup else None
+            if bounds is not None:
+                params["from"], params["to"] = bounds
+                where += (" AND Timestamp >= toDateTime({from:Int64})"
+                          " AND Timestamp < toDateTime({to:Int64}) + 1")
+            added += self._spans.add(self._rows(self._span_sql(where), params))
+            self._complete.update(todo[lo:lo + CHUNK])
+        return added
+
+    def _lookup_bounds(self, ids: list[str]) -> tuple[int, int] | None:
+        """Seconds bounding these traces' spans, from the lookup table; None when it does
+        not know them all (a view added after the data, or rows not merged yet)."""
+        try:
+            found = self._rows(
+                f"SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), uniqExact(TraceId) "
+                f"FROM {self.target.lookup} WHERE TraceId IN {{ids:Array(String)}}", {"ids": ids})
+        except SourceError:
+            self.has_lookup = False  # dropped meanwhile, or unreadable: do without it
+            return None
+        if not found or int(found[0][2]) < len(ids):
+            return None
+        return int(found[0][0]), int(found[0][1])
+
+    def _fetch_linkers(self, trace_ids: list[bytes]) -> int:
+        """The spans that link to any span of these (complete) traces."""
+        spans = self._spans
+        added = 0
+        ids = [s for t in trace_ids for s in spans.span_ids.get(t, ())]
+        if not ids:
+            return 0
+        lo = min(spans.bounds[t][0] for t in trace_ids if t in spans.bounds) - BACK_NS
+        hi = max(spans.bounds[t][1] for t in trace_ids if t in spans.bounds) + AHEAD_NS
+        for at in range(0, len(ids), CHUNK * 10):
+            params = {"sids": ids[at:at + CHUNK * 10], "lo": lo, "hi": hi}
+            where = self._IN_WINDOW + " AND hasAny(`Links.SpanId`, {sids:Array(String)})"
+            added += spans.add(self._rows(self._span_sql(where), params))
+        return added
+
+    def _expand(self, trace_ids: set[bytes]) -> None:
+        todo = [t for t in trace_ids if t not in self._expanded]
+        if not todo:
+            return
+        self._fetch_traces(todo)
+        self._fetch_linkers(todo)
+        targets = set().union(*(self._spans.targets.get(t, set()) for t in todo))
+        self._fetch_traces(targets)
+        self._expanded.update(todo)
+
+    def _publish(self) -> None:
+        """A new index of everything fetched (rows keep their numbers: the builder only
+        grows), handed over whole so a reader never sees one half-made."""
+        self.index = self._builder.snapshot()
+        self.report.spans = len(self.index)
+
+    # -- the Source interface -------------------------------------------------------------------
+
+    def pending(self, rows: Iterable[int]) -> bool:
+        index = self.index
+        expanded = self._expanded
+        return any(index.trace_ids[index.trace[r]] not in expanded for r in rows)
+
+    def fetch(self, rows: Iterable[int]) -> None:
+        index = self.index
+        tids = {index.trace_ids[index.trace[r]] for r in rows}
+        self.fetch_traces(tids)
+
+    def fetch_traces(self, trace_ids: Iterable[bytes]) -> None:
+        """Expand these traces (their spans, who links to them, what they link to)."""
+        with self._lock:
+            before = len(self._builder)
+            self._expand(set(trace_ids))
+            if len(self._builder) != before or not len(self.index):
+                self._publish()
+
+    def ensure_trace(self, trace_id: bytes) -> int | None:
+        with self._lock:
+            if trace_id not in self._complete:
+                if self._fetch_traces([trace_id]):
+                    self._publish()
+        return self.index.trace_index.get(trace_id)
+
+    def find_span(self, span_id: bytes, trace_id: bytes | None = None) -> list[int]:
+        if trace_id is not None:
+            self.ensure_trace(trace_id)
+        else:
+            params = self._window_params()
+            params["sid"] = span_id.hex()
+            found = self._rows(f"SELECT DISTINCT TraceId FROM {self.target.qualified} "
+                               f"WHERE {self._IN_WINDOW} AND SpanId = {{sid:String}} LIMIT 100",
+                               params)
+            with self._lock:
+                ids = [b for r in found if (b := _unhex(r[0])) is not None]
+                if self._fetch_traces(ids):
+                    self._publish()
+        return super().find_span(span_id, trace_id)
+
+    def first_trace(self) -> int | None:
+        first = self.trace_rows(sort="start", limit=1)
+        if not first:
+            return None
+        tid = _unhex(first[0].trace_id)
+        return None if tid is None else self.ensure_trace(tid)
+
+    def trace_of_row(self, row: TraceRow) -> int | None:
+        """The index of a Traces-table row's trace, fetched (for the TUI's enter/o)."""
+        tid = _unhex(row.trace_id)
+        return None if tid is None else self.ensure_trace(tid)
+
+
+def _unhex(text: str) -> bytes | None:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
+
+
+def open_clickhouse(specs: Sequence[str], **kw: Any) -> ClickHouseSource:
+    if len(specs) != 1:
+        raise SourceError("a clickhouse:// or chdb: source is read alone (one per run)")
+    return ClickHouseSource(specs[0], **kw)
