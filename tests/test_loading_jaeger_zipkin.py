@@ -302,7 +302,9 @@ def test_jaeger_gzipped_and_in_a_directory_with_otlp(tmp_path, otlp):
     (tmp_path / "b.json").write_bytes(OTLP.read_bytes())
     index, report = load([str(tmp_path)])
     assert [f.format for f in report.files] == ["Jaeger JSON", "OTLP/JSON"]
-    assert report.spans == 98 and report.traces == 7  # the same spans twice, one trace each
+    # The same spans in two formats: the second copy is counted as duplicates.
+    assert report.spans == 49 and report.traces == 7
+    assert report.skipped == {"duplicate spans (already loaded)": 49}
 
 
 # -- Zipkin shapes ----------------------------------------------------------------------------
@@ -373,34 +375,43 @@ def test_jaeger_ui_follows_from_a_span_not_in_the_file_is_a_missing_link():
 
 @pytest.mark.parametrize("name", ["jaeger__model__converter__json__fixtures__ui_01.json",
                                   "jaeger__model__converter__json__fixtures__domain_01.json"])
-def test_jaeger_converter_fixtures(name):
+def test_jaeger_converter_fixtures(name, write):
     """Jaeger's JSON converter fixtures: UI JSON and the domain model's JSON (hex ids
     without leading zeros, RFC 3339 times, `5000ns` durations, vType tags, per-span
     process) of the same trace load the same."""
-    index, _ = load_ok(DATA / name)
-    assert len(index) == 5
+    index, report = load([str(DATA / name)])
+    # Two spans share span id 2: the second is dropped as a duplicate, and said so.
+    assert len(index) == 4 and report.skipped == {"duplicate spans (already loaded)": 1}
     assert index.trace_ids == [bytes.fromhex("1".rjust(32, "0"))]
     ref = find(index, "service-y", "reference-test")
     # Its first CHILD_OF names another trace: a link; the second is the parent.
     assert index.parent_id[ref] == bytes.fromhex("2".rjust(16, "0"))
+    assert index.name[index.parent[ref]] == "test-general-conversion"
     assert [(t.hex()[-2:], s.hex()[-2:]) for t, s, _ in index.links_of(ref)] == \
         [("ff", "ff"), ("01", "02")]
     assert [lk.attributes["opentracing.ref_type"] for lk in index.detail(ref).links] == \
         ["child_of", "follows_from"]
-    tagged = find(index, "service-x", "some-operation")
-    assert index.status[tagged] == STATUS_ERROR
-    assert index.detail(tagged).attributes == {
-        "peer.service": "service-y", "peer.ipv4": 23456, "temperature": 72.5,
-        "blob": b"\x00\x000\x39"}
     events = index.detail(find(index, "service-x", "test-general-conversion")).events
     assert [(e.name, e.attributes) for e in events] == [("some-event", {}), ("", {"x": "y"})]
     assert index.end[ref] - index.start[ref] == 5_000
     assert {index.start[r] % 1_000_000_000 for r in range(len(index))} <= {639875000, 639875139}
 
+    # The dropped span's typed tags, with its id made unique.
+    doc = json.loads((DATA / name).read_text())
+    id_key = "spanID" if "ui_01" in name else "spanId"
+    doc["spans"][1][id_key] = "6"
+    index, _ = load_ok(write("unique.json", doc))
+    tagged = find(index, "service-x", "some-operation")
+    assert index.status[tagged] == STATUS_ERROR
+    assert index.detail(tagged).attributes == {
+        "peer.service": "service-y", "peer.ipv4": 23456, "temperature": 72.5,
+        "blob": b"\x00\x000\x39"}
+
 
 def test_jaeger_query_api_answer_with_a_duplicate_span():
-    index, report = load_ok(DATA / "jaeger__cmd__jaeger__internal__extension__jaegerquery__"
-                                   "internal__fixture__otlp2jaeger-out.json")
+    index, report = load([str(DATA / "jaeger__cmd__jaeger__internal__extension__jaegerquery__"
+                                     "internal__fixture__otlp2jaeger-out.json")])
+    assert len(index) == 1 and report.skipped == {"duplicate spans (already loaded)": 1}
     row = 0
     assert index.kind[row] == KIND_SERVER and index.service(row) == "telemetrygen"
     assert index.scope(row).name == "telemetrygen"
