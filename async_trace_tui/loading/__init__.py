@@ -126,9 +126,10 @@ def load_one(name: str, builder: IndexBuilder, report: LoadReport,
 
 def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadReport,
               progress: Progress | None = None, done: int = 0, total: int = 1,
-              rows: int | None = None) -> None:
-    """Decoded bytes of one input (any format) into `builder`; what was wrong goes to
-    `report` (a whole input that cannot be read: `f.error`)."""
+              rows: int | None = None, fmt: str | None = None) -> None:
+    """Decoded bytes of one input into `builder`, its format told from its content unless
+    `fmt` says it; what was wrong goes to `report` (a whole input that cannot be read:
+    `f.error`)."""
     label = f.name
     rows = len(builder) if rows is None else rows
     try:
@@ -140,7 +141,8 @@ def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadRep
             def tick(pos: int) -> None:
                 progress(label, pos, size, done, total)
 
-        fmt = detect(data)
+        if fmt is None:
+            fmt = detect(data)
         if fmt == JSON:
             loader = {JAEGER: JaegerLoader, ZIPKIN: ZipkinLoader}.get(json_format(data), JsonLoader)
             loader(builder, report, f, tick).load(data)
@@ -164,20 +166,23 @@ def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadRep
         progress(label, 1, 1, done + 1, total)
 
 
-def decode(data: bytes, label: str, report: LoadReport) -> tuple[IndexBuilder, FileReport]:
+def decode(data: bytes, label: str, report: LoadReport,
+           fmt: str | None = None) -> tuple[IndexBuilder, FileReport]:
     """One input already in memory (a request body, a fetched blob: any format, gzip or
-    zstd) into a fresh IndexBuilder, ready for `SpanIndex.append`. Bad records are
+    zstd; with `fmt`, that format as it is) into a fresh IndexBuilder, ready for
+    `SpanIndex.append`. Bad records are
     skipped and counted in `report`; an input that cannot be read at all sets the
     returned FileReport's `error` and leaves the builder empty. Never raises for bad data."""
     builder = IndexBuilder()
     f = report.file(label)
-    try:
-        data = decompress(data)
-    except LoadError as e:
-        report.fail(f, str(e))
-        return builder, f
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+    if fmt is None:
+        try:
+            data = decompress(data)
+        except LoadError as e:
+            report.fail(f, str(e))
+            return builder, f
+        if data.startswith(UTF8_BOM):
+            data = data[len(UTF8_BOM):]
     with paused_gc():
-        load_data(data, f, builder, report)
+        load_data(data, f, builder, report, fmt=fmt)
     return builder, f

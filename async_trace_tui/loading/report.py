@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 
 class LoadError(Exception):
@@ -33,6 +34,7 @@ class LoadReport:
         self._shown: Counter[str] = Counter()
         self.spans = 0
         self.traces = 0
+        self.live: Any = None  # live mode's counts (live.ingest.LiveStats): lines()
 
     def file(self, name: str) -> FileReport:
         f = FileReport(name)

@@ -143,6 +143,11 @@ def report_text(report: LoadReport, loading: bool = False, error_style: StyleTyp
     if loading:
         t.append("Still loading: the counts below are so far.\n\n", "italic")
     t.append(safe_text(report.summary()) + "\n\n", "bold")
+    if report.live is not None:
+        t.append("Live\n", title_style)
+        for line in report.live.lines():
+            t.append("  " + safe_text(line) + "\n")
+        t.append("\n")
     t.append("Files\n", title_style)
     if not report.files:
         t.append("  (none yet)\n")

@@ -1,0 +1,181 @@
+"""What a receiver does with a request body: decode it off the event loop, save it, add it
+to the span index, count it.
+
+Receivers (HTTP, gRPC) know protocols; `Ingest` knows spans. Decoding runs in a worker
+thread (the existing loaders, so every format quirk they accept is accepted here);
+appending to the index runs on the event loop, the thread that reads the index, so the
+UI never sees half an append. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..index import Arrivals, IndexBuilder, SpanIndex
+from ..loading import DUPLICATES, decode
+from ..loading.report import LoadReport
+from ..loading.sniff import JSON, PROTO
+from .save import SaveFile
+
+__all__ = ["Ingest", "LiveStats", "BadRequest", "Accepted", "JSON", "PROTO"]
+
+
+class BadRequest(Exception):
+    """The body cannot be decoded at all: 400 / INVALID_ARGUMENT with this message."""
+
+
+class Accepted:
+    """The answer to an accepted request: how many spans were rejected, and why."""
+
+    __slots__ = ("spans", "rejected", "message")
+
+    def __init__(self, spans: int, rejected: int, message: str) -> None:
+        self.spans = spans
+        self.rejected = rejected
+        self.message = message
+
+
+class LiveStats:
+    """Counts since the receivers started, and the recent rate of accepted spans."""
+
+    RATE_WINDOW = 5.0  # seconds the spans/s figure averages over
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.requests = 0  # trace export requests accepted
+        self.spans = 0  # spans added to the index (or recorded, without one)
+        self.rejected = 0  # spans refused as malformed (partial_success)
+        self.bad_requests = 0  # bodies that did not decode (400 / INVALID_ARGUMENT)
+        self.duplicates = 0  # spans already in the index
+        self.dropped_traces = 0  # evicted past --max-spans
+        self.dropped_spans = 0
+        self.other: dict[str, int] = {"metrics": 0, "logs": 0}  # requests counted, not stored
+        self._recent: deque[tuple[float, int]] = deque()
+
+    def add(self, spans: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.spans += spans
+        self._recent.append((now, spans))
+
+    def rate(self, now: float | None = None) -> float:
+        """Spans per second over the last few seconds."""
+        now = time.monotonic() if now is None else now
+        recent = self._recent
+        while recent and recent[0][0] < now - self.RATE_WINDOW:
+            recent.popleft()
+        span = min(self.RATE_WINDOW, max(now - self.started, 1e-3))
+        return sum(n for _, n in recent) / span
+
+    def lines(self) -> list[str]:
+        """For the load report and the --no-tui summary."""
+        out = [
+            f"requests: {self.requests:,} trace exports accepted, {self.bad_requests:,} refused "
+            f"(did not decode)",
+            f"spans: {self.spans:,} received, {self.rejected:,} rejected (malformed), "
+            f"{self.duplicates:,} duplicates skipped",
+            f"dropped past --max-spans: {self.dropped_traces:,} traces, "
+            f"{self.dropped_spans:,} spans",
+        ]
+        if any(self.other.values()):
+            out.append("also counted (not stored): " + ", ".join(
+                f"{n:,} {kind} requests" for kind, n in self.other.items()))
+        return out
+
+
+class Ingest:
+    """Turns request bodies into index rows. One per app (or per --no-tui recording)."""
+
+    def __init__(self, index: SpanIndex | None, report: LoadReport | None = None,
+                 save: SaveFile | None = None, max_spans: int = 1_000_000) -> None:
+        self.index = index  # None: decode, count and save only (--no-tui)
+        self.report = report if report is not None else LoadReport()
+        self.save = save
+        self.max_spans = max_spans
+        self.stats = LiveStats()
+        self.report.live = self.stats
+        # One decoding thread: the GIL allows no more, and it keeps arrival order.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otlp-decode")
+        self.listeners: list[Callable[[Arrivals], None]] = []
+        self.evict: Callable[[Ingest], None] | None = None  # set by whoever owns the index
+
+    async def traces(self, body: bytes, fmt: str, label: str) -> Accepted:
+        """Decode and store one ExportTraceServiceRequest (`fmt`: PROTO or JSON; the body
+        already inflated). Raises BadRequest when nothing of it can be read."""
+        loop = asyncio.get_running_loop()
+        batch, report = await loop.run_in_executor(self._pool, self._decode, body, fmt, label)
+        return self.accept(batch, report)
+
+    def _decode(self, body: bytes, fmt: str, label: str) -> tuple[IndexBuilder, LoadReport]:
+        """In the decoding thread: the loaders, then the recording (before the answer)."""
+        report = LoadReport()
+        if not body.strip():
+            return IndexBuilder(), report  # an empty request is a valid one (no spans)
+        try:
+            batch, f = decode(body, label, report, fmt=fmt)
+        except Exception as e:  # a loader bug must cost one request, never the receiver
+            batch = IndexBuilder()
+            f = report.files[-1] if report.files else report.file(label)
+            f.error = f"cannot decode: {type(e).__name__}: {e}"
+        if f.error:
+            return batch, report
+        if self.save is not None and len(batch):
+            try:
+                self.save.append(body, fmt)
+            except Exception as e:  # not recorded: not acknowledged either
+                f.error = f"cannot be recorded to --save: {type(e).__name__}: {e}"
+                return IndexBuilder(), report
+        return batch, report
+
+    def accept(self, batch: IndexBuilder, report: LoadReport) -> Accepted:
+        """On the event loop: count, append, tell the listeners."""
+        failed = report.failed_files
+        if failed:
+            self.stats.bad_requests += 1
+            raise BadRequest(failed[0].error)
+        rejected = sum(n for reason, n in report.skipped.items() if reason != DUPLICATES)
+        message = "; ".join(report.messages[:3]) if rejected else ""
+        self._merge(report)
+        stats = self.stats
+        stats.requests += 1
+        stats.rejected += rejected
+        if self.index is None:
+            stats.add(len(batch))
+            return Accepted(len(batch), rejected, message)
+        arrivals = self.index.append(batch)
+        stats.add(arrivals.spans)
+        stats.duplicates += arrivals.duplicates
+        if arrivals.duplicates:
+            self.report.skip(DUPLICATES, "live", f"{arrivals.duplicates:,} spans already "
+                             "received (same trace and span id)", count=arrivals.duplicates)
+        self.report.spans = len(self.index)
+        self.report.traces = len(self.index.trace_ids)
+        for listener in self.listeners:
+            listener(arrivals)
+        if self.evict is not None and len(self.index) > self.max_spans:
+            self.evict(self)
+        return Accepted(arrivals.spans, rejected, message)
+
+    def count_other(self, kind: str) -> None:
+        """A metrics or logs export: answered and counted, not stored."""
+        self.stats.other[kind] = self.stats.other.get(kind, 0) + 1
+
+    def _merge(self, report: LoadReport) -> None:
+        """A request's skipped records and warnings into the session's report."""
+        mine = self.report
+        for reason, n in report.skipped.items():
+            mine.skipped[reason] += n
+        for reason, n in report.warnings.items():
+            mine.warnings[reason] += n
+        for reason, n in report.ignored.items():
+            mine.ignored[reason] += n
+        if len(mine.messages) < 50:
+            mine.messages.extend(report.messages[:50 - len(mine.messages)])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self.save is not None:
+            self.save.close()
