@@ -52,7 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--until", metavar="TIME", help="end of the window (RFC 3339; default now)")
     store.add_argument("--limit", type=_positive, default=1000, metavar="N",
                        help="traces per page of the Traces table (default 1000)")
+    _live_arguments(p)
     return p
+
+
+def _live_arguments(p: argparse.ArgumentParser) -> None:
+    live = p.add_argument_group("live mode: receive OTLP while the TUI runs (FILEs are preloaded)")
+    live.add_argument("--listen", action="store_true",
+                      help="OTLP/gRPC on 127.0.0.1:4317 and OTLP/HTTP on 127.0.0.1:4318")
+    live.add_argument("--otlp-grpc", metavar="HOST:PORT", help="OTLP/gRPC here (port 0: a free one)")
+    live.add_argument("--otlp-http", metavar="HOST:PORT", help="OTLP/HTTP here (port 0: a free one)")
+    live.add_argument("--save", metavar="FILE",
+                      help="append every accepted request to FILE (OTLP/JSON Lines)")
+    live.add_argument("--no-tui", action="store_true",
+                      help="with --save: record until ctrl+c or SIGTERM, without the TUI")
+    live.add_argument("--max-spans", type=_positive, default=1_000_000, metavar="N",
+                      help="keep at most N spans, dropping the earliest traces (default 1,000,000)")
+    live.add_argument("--auth-token", metavar="TOKEN",
+                      help="require 'Authorization: Bearer TOKEN' on every request")
 
 
 def _positive(text: str) -> int:
@@ -60,6 +77,28 @@ def _positive(text: str) -> int:
     if value == 0:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _live(parser: argparse.ArgumentParser, args: argparse.Namespace, headless: bool) -> int:
+    from .live import BindError, LiveConfig
+
+    if headless:
+        parser.error("--listen/--otlp-grpc/--otlp-http run the TUI (or --no-tui): "
+                     "not with --list, --print, --json or --map")
+    if args.no_tui and not args.save:
+        parser.error("--no-tui records: it needs --save FILE")
+    try:
+        config = LiveConfig.from_args(args)
+    except BindError as e:
+        print(f"trace-tui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.no_tui:
+        from .live.record import run
+
+        return run(config)
+    from .ui.app import run_app
+
+    return run_app(args.files, args, live=config)
 
 
 def _non_negative(text: str) -> int:
@@ -92,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         parse_by(args.by)
     except (GroupSpecError, MapSpecError) as e:
         parser.error(str(e))  # exits 2, before any file is read
+    from .live import wants_live
+
+    if wants_live(args):
+        return _live(parser, args, headless)
+    if args.save or args.no_tui or args.auth_token:
+        parser.error("--save, --no-tui and --auth-token go with --listen, --otlp-grpc or --otlp-http")
     files = args.files or [str(default_sample())]
 
     if (args.since or args.until) and not any(f.startswith(("clickhouse://", "chdb:")) for f in files):

@@ -12,7 +12,15 @@ import socket
 import sys
 from typing import TextIO
 
-from .bind import DEFAULT_GRPC, DEFAULT_HTTP, BindError, bind_socket, is_loopback, parse_address, shown
+from .bind import (
+    DEFAULT_GRPC,
+    DEFAULT_HTTP,
+    BindError,
+    bind_socket,
+    is_loopback,
+    parse_address,
+    shown,
+)
 from .grpc_server import GrpcReceiver
 from .http import HttpReceiver
 from .ingest import Ingest

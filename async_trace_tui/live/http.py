@@ -127,7 +127,7 @@ class HttpReceiver:
             try:
                 response = await handler(request)
             except web.HTTPException as e:  # 404 and friends from the router
-                response = e
+                response = web.Response(status=e.status, text=e.text, headers=e.headers)
         if local:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"

@@ -101,6 +101,9 @@ class Ingest:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otlp-decode")
         self.listeners: list[Callable[[Arrivals], None]] = []
         self.evict: Callable[[Ingest], None] | None = None  # set by whoever owns the index
+        # With no index yet (files still loading), hold batches rather than drop them.
+        self.hold = False
+        self._held: list[IndexBuilder] = []
 
     async def traces(self, body: bytes, fmt: str, label: str) -> Accepted:
         """Decode and store one ExportTraceServiceRequest (`fmt`: PROTO or JSON; the body
@@ -122,6 +125,7 @@ class Ingest:
             f.error = f"cannot decode: {type(e).__name__}: {e}"
         if f.error:
             return batch, report
+        report.empty_request = not len(batch) and fmt == JSON and _empty_json(body)
         if self.save is not None and len(batch):
             try:
                 self.save.append(body, fmt)
@@ -133,18 +137,40 @@ class Ingest:
     def accept(self, batch: IndexBuilder, report: LoadReport) -> Accepted:
         """On the event loop: count, append, tell the listeners."""
         failed = report.failed_files
-        if failed:
+        # Spans refused one by one are a partial success; a record refused whole (not
+        # trace data, a resourceSpans that does not parse) with nothing else is a bad request.
+        rejected = sum(n for reason, n in report.skipped.items() if reason.startswith(
+            ("spans ", "malformed spans")))
+        whole = [r for r in report.skipped if r != DUPLICATES and not r.startswith(
+            ("spans ", "malformed spans", "links "))]
+        if failed or (whole and not len(batch) and not rejected and not report.empty_request):
             self.stats.bad_requests += 1
-            raise BadRequest(failed[0].error)
-        rejected = sum(n for reason, n in report.skipped.items() if reason != DUPLICATES)
-        message = "; ".join(report.messages[:3]) if rejected else ""
+            raise BadRequest(failed[0].error if failed else
+                             "; ".join(report.messages[:3]) or whole[0])
+        message = "; ".join(report.messages[:3]) if rejected or whole else ""
         self._merge(report)
         stats = self.stats
         stats.requests += 1
         stats.rejected += rejected
         if self.index is None:
+            if self.hold:
+                self._held.append(batch)
             stats.add(len(batch))
             return Accepted(len(batch), rejected, message)
+        spans = self._append(batch)
+        return Accepted(spans, rejected, message)
+
+    def set_index(self, index: SpanIndex) -> None:
+        """The index to grow from now on; batches held until it was there go in first."""
+        self.index = index
+        held, self._held = self._held, []
+        for batch in held:
+            self.stats.spans -= len(batch)  # counted when held; counted again as appended
+            self._append(batch)
+
+    def _append(self, batch: IndexBuilder) -> int:
+        assert self.index is not None
+        stats = self.stats
         arrivals = self.index.append(batch)
         stats.add(arrivals.spans)
         stats.duplicates += arrivals.duplicates
@@ -157,7 +183,7 @@ class Ingest:
             listener(arrivals)
         if self.evict is not None and len(self.index) > self.max_spans:
             self.evict(self)
-        return Accepted(arrivals.spans, rejected, message)
+        return arrivals.spans
 
     def count_other(self, kind: str) -> None:
         """A metrics or logs export: answered and counted, not stored."""
@@ -179,3 +205,15 @@ class Ingest:
         self._pool.shutdown(wait=True)
         if self.save is not None:
             self.save.close()
+
+
+def _empty_json(body: bytes) -> bool:
+    """`{}` or `{"resourceSpans": []}`: an export with nothing in it, which is valid."""
+    import msgspec
+
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return False
+    return isinstance(doc, dict) and set(doc) <= {"resourceSpans", "resource_spans"} \
+        and all(not v for v in doc.values())

@@ -35,6 +35,7 @@ class LoadReport:
         self.spans = 0
         self.traces = 0
         self.live: Any = None  # live mode's counts (live.ingest.LiveStats): lines()
+        self.empty_request = False  # live mode: a request that validly holds no spans
 
     def file(self, name: str) -> FileReport:
         f = FileReport(name)

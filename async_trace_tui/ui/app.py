@@ -27,6 +27,7 @@ from textual.widgets import Label, ProgressBar, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ..index import SpanIndex
+from ..live import LiveConfig
 from ..loading import default_sample, load
 from ..loading.report import LoadReport
 from ..sources import Cancelled, Source, open_source
@@ -38,6 +39,7 @@ from ..views.headless import choose_focus, parse_hex_id
 from ..views.traces import TraceRow
 from .commands import TraceTuiCommands
 from .dependencies_pane import DependenciesPane
+from .live_mode import LiveHeader, LiveMode
 from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
 from .traces_pane import TracesPane
 from .waterfall_pane import WaterfallPane
@@ -111,11 +113,13 @@ class TraceTuiApp(App[None]):
         Binding("d", "show_dependencies", "Dependencies tab", show=False),
         Binding("right_square_bracket", "next_tab", "Next tab", show=False),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False),
+        Binding("p", "live_pause", "Pause view"),  # live mode only (check_action)
+        Binding("R", "live_rebuild", "Rebuild view"),
     ]
 
     def __init__(self, files: Sequence[str], options: ViewOptions, *, ascii: bool = False,
                  trace: str | None = None, span: str | None = None,
-                 source: Source | None = None) -> None:
+                 source: Source | None = None, live: LiveConfig | None = None) -> None:
         super().__init__()
         self.files = list(files)
         self.source = source if source is not None else open_source(self.files)
@@ -130,6 +134,8 @@ class TraceTuiApp(App[None]):
         self.load_seconds = 0.0
         self._pending_trace: str | None = None  # chosen from a preview row
         self._palette_cache: tuple[Any, list[tuple[str, str, str, Any]]] | None = None
+        self.live = LiveMode(self, live) if live is not None else None
+        self.live_error = ""
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -137,6 +143,8 @@ class TraceTuiApp(App[None]):
         return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
+        if self.live is not None:
+            yield LiveHeader(id="live-header")
         with TabbedContent(id="tabs"):
             with TabPane(Content("Traces"), id=TRACES_TAB):
                 with Vertical(id="loading"):
@@ -149,6 +157,17 @@ class TraceTuiApp(App[None]):
         self.traces_pane.table.focus()
         self.traces_pane.set_loading_note("loading…")
         self._load()
+        if self.live is not None:
+            self.run_worker(self.live.start(), group="live", exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        if self.live is not None:
+            await self.live.stop()
+
+    def live_failed(self, message: str) -> None:
+        """A receiver could not start (its port was taken meanwhile): exit status 2."""
+        self.live_error = message
+        self.exit(return_code=2)
 
     @property
     def tabs(self) -> TabbedContent:
@@ -235,7 +254,10 @@ class TraceTuiApp(App[None]):
         self.traces_pane.set_loading_note("")
         if m.error:
             self.report.messages.append(m.error)
-        if m.index is None or not len(m.index):
+        if self.live is not None and (m.index is None or not len(m.index)):
+            # live: start empty, spans are on their way
+            m.index = m.index if m.index is not None else SpanIndex.empty()
+        elif m.index is None or not len(m.index):
             self.loading = False
             self.nothing_loaded = True
             self.exit(return_code=EXIT_NOTHING_LOADED)
@@ -244,6 +266,8 @@ class TraceTuiApp(App[None]):
         self._palette_cache = None
         self.traces_pane.set_index(m.index, m.rows)
         self.loading = False  # from here on, everything above is in place
+        if self.live is not None:
+            self.live.attach(m.index)
         await self.query_one("#loading").remove()  # fewer widgets: cheaper layouts
         # The full-text search (and the complete list of services) builds in the
         # background now, so `/` and the command palette have it when they are used.
@@ -369,7 +393,19 @@ class TraceTuiApp(App[None]):
             return self._active_tab().startswith(WATERFALL_PREFIX)
         if action == "show_dependencies":
             return self.deps_pane is not None
+        if action == "live_pause":
+            return self.live is not None
+        if action == "live_rebuild":
+            return self.live is not None and self.deps_pane is not None
         return True
+
+    def action_live_pause(self) -> None:
+        if self.live is not None:
+            self.live.toggle_pause()
+
+    def action_live_rebuild(self) -> None:
+        if self.live is not None and self.live.rebuild_dependencies():
+            self.action_show_dependencies()
 
     def _active_tab(self) -> str:
         try:
@@ -554,7 +590,7 @@ class TraceTuiApp(App[None]):
 def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation",
                agg: str = "avg", hide_internal: bool = False, async_cap: int = 3,
                ascii: bool = False, trace: str | None = None,
-               span: str | None = None) -> TraceTuiApp:
+               span: str | None = None, live: LiveConfig | None = None) -> TraceTuiApp:
     """The one way to build the TUI. `files` as on the command line (None: the bundled
     sample); the rest are the dependencies view's options and the span to open at start.
     Raises ValueError for a bad group-by key or aggregation."""
@@ -563,15 +599,17 @@ def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation
                               async_cap=async_cap, depth=None)
     except GroupSpecError as e:
         raise ValueError(str(e)) from None
-    paths = list(files) if files else [str(default_sample())]
-    return TraceTuiApp(paths, options, ascii=ascii, trace=trace, span=span)
+    # Live mode opens only the files named: with none, it starts empty.
+    paths = list(files) if files or live is not None else [str(default_sample())]
+    return TraceTuiApp(paths, options, ascii=ascii, trace=trace, span=span, live=live)
 
 
 class _UsageError(Exception):
     pass
 
 
-def run_app(files: Sequence[str], args: argparse.Namespace) -> int:
+def run_app(files: Sequence[str], args: argparse.Namespace,
+            live: LiveConfig | None = None) -> int:
     """Run the TUI for the CLI; the exit status: 0, 1 if nothing could be loaded, 2 usage.
 
     When nothing can be loaded, the report goes to stderr as in headless mode: at once if
@@ -585,12 +623,12 @@ def run_app(files: Sequence[str], args: argparse.Namespace) -> int:
             parse_hex_id(args.span, 8, "span id", _UsageError)
         app = create_app(files, group_by=args.group_by, agg=args.agg,
                          hide_internal=args.hide_internal, async_cap=args.async_cap,
-                         ascii=args.ascii, trace=args.trace, span=args.span)
+                         ascii=args.ascii, trace=args.trace, span=args.span, live=live)
     except (_UsageError, ValueError) as e:
         print(f"trace-tui: {e}", file=sys.stderr)
         return 2
 
-    if not any(f == "-" or os.path.exists(f) for f in files):
+    if (files or live is None) and not any(f == "-" or os.path.exists(f) for f in files):
         _, report = load(files)
         _print_report(report)
         return EXIT_NOTHING_LOADED
@@ -609,6 +647,9 @@ def run_app(files: Sequence[str], args: argparse.Namespace) -> int:
         sys.stdin = io.TextIOWrapper(io.BytesIO(data))
 
     app.run()
+    if app.live_error:
+        print(f"trace-tui: {app.live_error}", file=sys.stderr)
+        return 2
     if app.nothing_loaded:
         _print_report(app.report)
         return EXIT_NOTHING_LOADED

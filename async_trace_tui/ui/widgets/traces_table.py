@@ -9,6 +9,7 @@ root span's attributes and resource) arrives later from a worker: `set_search_te
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from rich.cells import cell_len
@@ -52,14 +53,18 @@ _SORT_FIELDS = {
 }
 
 
-def sort_order(rows: Sequence[Any], key: str) -> list[int]:
-    """Indices of `rows` in the order of views.traces.SORT_KEYS[key], ascending."""
+def sort_order(rows: Sequence[Any], key: str, start: list[int] | None = None) -> list[int]:
+    """Indices of `rows` in the order of views.traces.SORT_KEYS[key], ascending. `start`,
+    an earlier order of the first rows, makes sorting a grown list cheap (runs survive)."""
     field, then = _SORT_FIELDS[key]
-    order = list(range(len(rows)))
+    if start is not None and then is None:
+        order = [*start, *range(len(start), len(rows))]
+    else:
+        order = list(range(len(rows)))
     if then is not None:
-        second = [getattr(r, then) for r in rows]
+        second = list(map(attrgetter(then), rows))
         order.sort(key=second.__getitem__)
-    first = [getattr(r, field) for r in rows]
+    first = list(map(attrgetter(field), rows))
     order.sort(key=first.__getitem__)  # stable: ties keep the tie-breaker's order
     return order
 
@@ -197,6 +202,42 @@ class TracesTable(LineList):
         self._cell_cache = {}
         self._view = self._filtered(self._sorted())
 
+    def grow(self, updated: Sequence[tuple[int, Any]], added: Sequence[Any]) -> None:
+        """Live mode: rows replaced in place (by their place in `all_rows`) and rows added.
+        Sort, filter and the selected trace hold; the selection keeps its place on screen."""
+        if not updated and not added:
+            return
+        keep = self._current_index()
+        offset = self.cursor - int(self.scroll_offset.y) if keep is not None else None
+        rows, quick, cache = self._rows, self._quick, self._cell_cache
+        for i, row in updated:
+            rows[i] = row
+            quick[i] = f"{row.root_service}\n{row.root_operation}".lower()
+            cache.pop(i, None)
+        for row in added:
+            rows.append(row)
+            quick.append(f"{row.root_service}\n{row.root_operation}".lower())
+        # The current order goes on from the last one (nearly sorted: cheap to sort again);
+        # the others are made again when asked for.
+        previous = self._order.get(self.sort_key)
+        self._order = {}
+        if previous is not None:
+            self._order[self.sort_key] = sort_order(rows, self.sort_key, previous)
+        self._view = self._filtered(self._sorted())
+        pos = 0
+        if keep is not None:
+            try:
+                pos = self._view.index(keep)
+            except ValueError:
+                pos = 0
+        self.set_reactive(LineList.cursor, pos)
+        if self.is_mounted:
+            self.refresh_rows()
+            if offset is not None and 0 <= offset:
+                self.scroll_to(y=max(0, pos - offset), animate=False, immediate=True)
+            self._scroll_cursor_into_view(center=False)
+        self.post_message(self.ViewChanged())
+
     def set_search_texts(self, full: list[str], services: list[str]) -> None:
         """Per trace index: everything searchable, and the set of services as text."""
         self._full_text = full
@@ -263,11 +304,16 @@ class TracesTable(LineList):
             if services is None:
                 return [i for i in order if quick[i].partition("\n")[0] == name]
             needle = f"\x00{name}\x00"
-            return [i for i in order if needle in services[rows[i].summary.index]]
+            # (live mode: traces newer than the search texts match on their root service)
+            n = len(services)
+            return [i for i in order if (needle in services[t] if (t := rows[i].summary.index) < n
+                                         else quick[i].partition("\n")[0] == name)]
         full = self._full_text
         if full is None:
             return [i for i in order if q in quick[i]]
-        return [i for i in order if q in quick[i] or q in full[rows[i].summary.index]]
+        n = len(full)
+        return [i for i in order if q in quick[i]
+                or ((t := rows[i].summary.index) < n and q in full[t])]
 
     def _apply(self, keep: int | None = None) -> None:
         self._view = self._filtered(self._sorted())
