@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
                "protobuf, plain, .gz or .zst; '-' reads standard input; directories are read whole.",
     )
     p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--max-bytes", type=_size, default=None, metavar="SIZE",
+                   help="stop reading an input once it (decompressed) passes SIZE bytes "
+                        "(K, M, G suffixes; default a quarter of physical memory)")
     out = p.add_argument_group("headless output (no TUI)")
     out.add_argument("--list", action="store_true", help="print the Traces table")
     out.add_argument("--print", action="store_true", dest="print_tree",
@@ -111,6 +114,19 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in units else ""
+    try:
+        value = float(t[:len(t) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 500M, 2G)") from None
+    if not value > 0 or value * units[unit] > 1 << 60:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive size")
+    return int(value * units[unit])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["export"]:
@@ -149,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     from .sources import SourceError, open_source
 
     try:
-        source = open_source(files, since=args.since, until=args.until, limit=args.limit)
+        source = open_source(files, since=args.since, until=args.until, limit=args.limit,
+                             max_bytes=args.max_bytes)
     except SourceError as e:  # a malformed URL or window
         print(f"trace-tui: {e}", file=sys.stderr)
         return EXIT_USAGE

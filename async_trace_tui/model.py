@@ -46,7 +46,7 @@ def kind_from_any(value: Any) -> int | None:
         try:
             return KIND_NAMES.index(name)
         except ValueError:
-            if name.isdigit():
+            if name.isascii() and name.isdigit() and len(name) < 20:
                 return kind_from_any(int(name))
     return None
 
@@ -60,7 +60,7 @@ def status_from_any(value: Any) -> int | None:
         try:
             return STATUS_NAMES.index(name)
         except ValueError:
-            if name.isdigit():
+            if name.isascii() and name.isdigit() and len(name) < 20:
                 return status_from_any(int(name))
     return None
 
@@ -128,9 +128,11 @@ class LinkDetail:
 
 
 class SpanDetail:
-    """What the index does not keep in memory: read again from the source when shown."""
+    """What the index does not keep in memory: read again from the source when shown.
+    `error` says why it could not be read (then the rest is empty): the span still shows
+    what the index holds."""
 
-    __slots__ = ("attributes", "events", "links", "status_message", "trace_state")
+    __slots__ = ("attributes", "events", "links", "status_message", "trace_state", "error")
 
     def __init__(
         self,
@@ -139,9 +141,15 @@ class SpanDetail:
         links: list[LinkDetail],
         status_message: str,
         trace_state: str = "",
+        error: str = "",
     ) -> None:
         self.attributes = attributes
         self.events = events
         self.links = links
         self.status_message = status_message
         self.trace_state = trace_state
+        self.error = error
+
+    @classmethod
+    def unreadable(cls, why: str) -> SpanDetail:
+        return cls({}, [], [], "", "", why)

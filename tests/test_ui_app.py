@@ -13,7 +13,6 @@ import functools
 import io
 import json
 import sys
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind
 from spy import record_calls
 
+from async_trace_tui.cli import build_parser
 from async_trace_tui.loading import default_sample, load
 from async_trace_tui.loading.report import LoadReport
 from async_trace_tui.ui.app import DEPS_TAB, TRACES_TAB, create_app, run_app
@@ -619,9 +619,8 @@ async def test_nothing_loaded_exits_with_status_1(write):
 
 
 def test_run_app_without_any_existing_file_prints_the_report(capsys, tmp_path):
-    args = Namespace(group_by="operation", agg="avg", hide_internal=False, async_cap=3,
-                     depth=3, ascii=False, trace=None, span=None)
     missing = str(tmp_path / "nope.json")
+    args = build_parser().parse_args([missing])
     assert run_app([missing], args) == 1
     err = capsys.readouterr().err
     assert "nope.json: no such file" in err
@@ -629,8 +628,7 @@ def test_run_app_without_any_existing_file_prints_the_report(capsys, tmp_path):
 
 
 def test_run_app_rejects_a_malformed_trace_id(capsys):
-    args = Namespace(group_by="operation", agg="avg", hide_internal=False, async_cap=3,
-                     depth=3, ascii=False, trace="xyz", span=None)
+    args = build_parser().parse_args(["--trace", "xyz"])
     assert run_app([str(default_sample())], args) == 2
     assert "trace id 'xyz' is not 32 hex digits" in capsys.readouterr().err
 

@@ -23,7 +23,9 @@ from .sniff import (
     PROTO,
     PROTO_STREAM,
     UTF8_BOM,
+    Budget,
     decompress,
+    default_max_bytes,
     detect,
     expand_paths,
     read_input,
@@ -55,25 +57,50 @@ def default_sample(name: str = SAMPLE) -> Path:
 def load(paths: list[str], progress: Progress | None = None,
          report: LoadReport | None = None,
          on_partial: Callable[[SpanIndex], None] | None = None,
-         partial_after: float = 1.0) -> tuple[SpanIndex, LoadReport]:
+         partial_after: float = 1.0, max_bytes: int | None = None) -> tuple[SpanIndex, LoadReport]:
     """Read every input into one index. With `on_partial`, once loading has taken longer
     than `partial_after` seconds, it is handed an index of what is loaded so far (once:
-    each snapshot costs a pass over the rows)."""
+    each snapshot costs a pass over the rows). `max_bytes` bounds what one input may
+    inflate to (default: `sniff.default_max_bytes()`). Never raises for bad input: what
+    cannot be read is in the report, one line naming its input."""
     report = report or LoadReport()
     builder = IndexBuilder()
     names = expand_paths(paths)
     if on_partial is not None:
         progress = _with_partial(builder, progress, on_partial, partial_after)
+    if progress is not None:
+        progress = _passing_through(progress)
     firsts: list[int] = []  # each input's first row
     with paused_gc(freeze=True):
-        for done, name in enumerate(names):
-            firsts.append(len(builder))
-            load_one(name, builder, report, progress, done, len(names))
+        try:
+            for done, name in enumerate(names):
+                firsts.append(len(builder))
+                load_one(name, builder, report, progress, done, len(names), max_bytes)
+        except _CallbackRaised as e:
+            raise e.error from None
         index = builder.build()
     report_duplicates(report, builder.duplicates, firsts, report.files[-len(names):] if names else [])
     report.spans = len(index)
     report.traces = len(index.trace_ids)
     return index, report
+
+
+class _CallbackRaised(BaseException):
+    """What the caller's own callback raised (e.g. a cancelled load): passed through, never
+    reported as an input's failure."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _passing_through(progress: Progress) -> Progress:
+    def call(name: str, done: int, size: int, files_done: int, files: int) -> None:
+        try:
+            progress(name, done, size, files_done, files)
+        except BaseException as e:
+            raise _CallbackRaised(e) from e
+
+    return call
 
 
 def _with_partial(builder: IndexBuilder, progress: Progress | None,
@@ -109,27 +136,29 @@ def report_duplicates(report: LoadReport, rows: list[int], firsts: list[int],
 
 
 def load_one(name: str, builder: IndexBuilder, report: LoadReport,
-             progress: Progress | None = None, done: int = 0, total: int = 1) -> None:
+             progress: Progress | None = None, done: int = 0, total: int = 1,
+             max_bytes: int | None = None) -> None:
     label = "<stdin>" if name == "-" else name
     f = report.file(label)
-    rows = len(builder)
+    budget = Budget(default_max_bytes() if max_bytes is None else max_bytes)
     try:
-        data = read_input(name)
-    except LoadError as e:
+        data = read_input(name, budget, _trailing_data_warning(report, label))
+    except Exception as e:  # noqa: BLE001 - whatever went wrong, one line naming the input
         f.spans = 0
-        report.fail(f, str(e))
+        report.fail(f, failure_message(e))
         if progress is not None:
             progress(label, 1, 1, done + 1, total)
         return
-    load_data(data, f, builder, report, progress, done, total, rows)
+    load_data(data, f, builder, report, progress, done, total, budget=budget)
 
 
-def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadReport,
+def load_data(data: bytes | bytearray, f: FileReport, builder: IndexBuilder, report: LoadReport,
               progress: Progress | None = None, done: int = 0, total: int = 1,
-              rows: int | None = None, fmt: str | None = None) -> None:
+              rows: int | None = None, fmt: str | None = None,
+              budget: Budget | None = None) -> None:
     """Decoded bytes of one input into `builder`, its format told from its content unless
     `fmt` says it; what was wrong goes to `report` (a whole input that cannot be read:
-    `f.error`)."""
+    `f.error`). Never raises for bad data."""
     label = f.name
     rows = len(builder) if rows is None else rows
     try:
@@ -147,27 +176,22 @@ def load_data(data: bytes, f: FileReport, builder: IndexBuilder, report: LoadRep
             loader = {JAEGER: JaegerLoader, ZIPKIN: ZipkinLoader}.get(json_format(data), JsonLoader)
             loader(builder, report, f, tick).load(data)
         elif fmt == PROTO:
-            ProtoLoader(builder, report, f, tick).load_message(data)
+            ProtoLoader(builder, report, f, tick, budget).load_message(data)
         elif fmt == PROTO_STREAM:
-            ProtoLoader(builder, report, f, tick).load_stream(data)
-    except LoadError as e:
+            ProtoLoader(builder, report, f, tick, budget).load_stream(data)
+        del data
+        if not f.spans and not f.noted:  # every input that gave nothing is named
+            report.note(f, _why_no_spans(f))
+    except Exception as e:  # noqa: BLE001 - whatever went wrong, one line naming the input
         builder.truncate(rows)
         f.spans = 0
-        report.fail(f, str(e))
-    except RecursionError:
-        builder.truncate(rows)
-        f.spans = 0
-        report.fail(f, "nested too deeply to read")
-    except MemoryError:
-        builder.truncate(rows)
-        f.spans = 0
-        report.fail(f, "not enough memory to read this file")
+        report.fail(f, failure_message(e))
     if progress is not None:
         progress(label, 1, 1, done + 1, total)
 
 
 def decode(data: bytes, label: str, report: LoadReport,
-           fmt: str | None = None) -> tuple[IndexBuilder, FileReport]:
+           fmt: str | None = None, max_bytes: int | None = None) -> tuple[IndexBuilder, FileReport]:
     """One input already in memory (a request body, a fetched blob: any format, gzip or
     zstd; with `fmt`, that format as it is) into a fresh IndexBuilder, ready for
     `SpanIndex.append`. Bad records are
@@ -175,14 +199,64 @@ def decode(data: bytes, label: str, report: LoadReport,
     returned FileReport's `error` and leaves the builder empty. Never raises for bad data."""
     builder = IndexBuilder()
     f = report.file(label)
+    budget = Budget(default_max_bytes() if max_bytes is None else max_bytes)
     if fmt is None:
         try:
-            data = decompress(data)
-        except LoadError as e:
-            report.fail(f, str(e))
+            data = decompress(data, budget, _trailing_data_warning(report, label))
+        except Exception as e:  # noqa: BLE001 - one line for the input, never a traceback
+            report.fail(f, failure_message(e))
             return builder, f
         if data.startswith(UTF8_BOM):
             data = data[len(UTF8_BOM):]
     with paused_gc():
-        load_data(data, f, builder, report, fmt=fmt)
+        load_data(data, f, builder, report, fmt=fmt, budget=budget)
     return builder, f
+
+
+def _trailing_data_warning(report: LoadReport, label: str) -> Callable[[str], None]:
+    return lambda text: report.warn("inputs with trailing data after their compressed stream",
+                                    label, text)
+
+
+def _why_no_spans(f: FileReport) -> str:
+    if f.skipped:
+        return (f"no span could be read ({f.skipped:,} bad record{'s' if f.skipped != 1 else ''} "
+                "skipped)")
+    if f.ignored:
+        return "no trace data (only other signals' records)"
+    return "no spans in this input"
+
+
+def failure_message(e: BaseException) -> str:
+    """One line for the user, whatever a loader raised (the CLI and the TUI never show a
+    traceback for bad input)."""
+    import zlib
+
+    import msgspec
+    from google.protobuf.message import DecodeError as ProtoDecodeError
+
+    if isinstance(e, LoadError):
+        return str(e)
+    if isinstance(e, MemoryError):
+        return "not enough memory to read this input (a smaller --max-bytes stops sooner)"
+    if isinstance(e, RecursionError):
+        return "nested too deeply to read"
+    detail = _short(e)
+    if isinstance(e, msgspec.DecodeError):
+        return f"not valid JSON ({detail})"
+    if isinstance(e, ProtoDecodeError):
+        return f"corrupt protobuf ({detail})"
+    if isinstance(e, zlib.error | EOFError):
+        return f"corrupt gzip data ({detail})"
+    if type(e).__module__.startswith("zstandard"):
+        return f"corrupt zstd data ({detail})"
+    if isinstance(e, UnicodeError):
+        return f"invalid text encoding ({detail})"
+    if isinstance(e, OSError):
+        return f"cannot read: {e.strerror or detail}"
+    return f"could not be read (internal error: {type(e).__name__}: {detail})"
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else type(e).__name__

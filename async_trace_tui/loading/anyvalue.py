@@ -17,10 +17,18 @@ _JSON_FIELDS = {
 }
 
 
-def json_any(value: Any) -> Any:
+# Deeper than this, an array or kvlist value is shown as this marker, not walked: the
+# walk is recursive, and a hostile file nests thousands of levels.
+MAX_DEPTH = 64
+TOO_DEEP = "(nested too deeply to show)"
+
+
+def json_any(value: Any, depth: int = 0) -> Any:
     """One OTLP/JSON AnyValue (`{"stringValue": "x"}`) as a Python value."""
     if not isinstance(value, dict):
         return value
+    if depth > MAX_DEPTH:
+        return TOO_DEEP
     for key, v in value.items():
         tag = _JSON_FIELDS.get(key)
         if tag is None:
@@ -41,10 +49,10 @@ def json_any(value: Any) -> Any:
             return v if isinstance(v, bool) else str(v).lower() == "true"
         if tag == "a":
             values = v.get("values", []) if isinstance(v, dict) else []
-            return [json_any(x) for x in values] if isinstance(values, list) else []
+            return [json_any(x, depth + 1) for x in values] if isinstance(values, list) else []
         if tag == "k":
             values = v.get("values", []) if isinstance(v, dict) else []
-            return json_attributes(values)
+            return json_attributes(values, depth + 1)
         if tag == "y":
             try:
                 return base64.b64decode(v)
@@ -53,7 +61,7 @@ def json_any(value: Any) -> Any:
     return None
 
 
-def json_attributes(items: Any) -> dict[str, Any]:
+def json_attributes(items: Any, depth: int = 0) -> dict[str, Any]:
     """An OTLP/JSON KeyValue list as a dict (later duplicates win, as in the SDKs)."""
     out: dict[str, Any] = {}
     if not isinstance(items, list):
@@ -62,21 +70,23 @@ def json_attributes(items: Any) -> dict[str, Any]:
         if isinstance(kv, dict):
             key = kv.get("key")
             if isinstance(key, str):
-                out[key] = json_any(kv.get("value"))
+                out[key] = json_any(kv.get("value"), depth)
     return out
 
 
-def proto_any(value: Any) -> Any:
+def proto_any(value: Any, depth: int = 0) -> Any:
     """One protobuf AnyValue message as a Python value."""
     which = value.WhichOneof("value")
     if which is None:
         return None
+    if depth > MAX_DEPTH and which in ("array_value", "kvlist_value"):
+        return TOO_DEEP
     if which == "array_value":
-        return [proto_any(v) for v in value.array_value.values]
+        return [proto_any(v, depth + 1) for v in value.array_value.values]
     if which == "kvlist_value":
-        return proto_attributes(value.kvlist_value.values)
+        return proto_attributes(value.kvlist_value.values, depth + 1)
     return getattr(value, which)
 
 
-def proto_attributes(items: Any) -> dict[str, Any]:
-    return {kv.key: proto_any(kv.value) for kv in items}
+def proto_attributes(items: Any, depth: int = 0) -> dict[str, Any]:
+    return {kv.key: proto_any(kv.value, depth) for kv in items}

@@ -11,6 +11,7 @@ costs only itself.
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -81,21 +82,35 @@ def _family(rename: str | None) -> dict[str, Any]:
         resource_logs: list[Raw] = []
         resource_profiles: list[Raw] = []
 
+    # The same levels with their lists left undecoded: where the typed decoder rejects a
+    # piece, its parts are decoded one at a time, so that a bad one costs only itself.
+    # `None` allowed: `"scopeSpans": null` is written by some converters.
     class TracesDataSplit(msgspec.Struct, rename=rename):
-        """A whole document's resourceSpans left undecoded, to decode one at a time."""
-        resource_spans: list[Raw] = []
-        batches: list[Raw] = []
+        resource_spans: list[Raw] | None = None
+        batches: list[Raw] | None = None
         result: Raw = _NO_RAW
-        resource_metrics: list[Raw] = []
-        resource_logs: list[Raw] = []
-        resource_profiles: list[Raw] = []
+        resource_metrics: Raw = _NO_RAW
+        resource_logs: Raw = _NO_RAW
+        resource_profiles: Raw = _NO_RAW
+
+    class ResourceSpansSplit(msgspec.Struct, rename=rename):
+        resource: Raw = _NO_RAW
+        scope_spans: list[Raw] | None = None
+        instrumentation_library_spans: list[Raw] | None = None
+
+    class ScopeSpansSplit(msgspec.Struct, rename=rename):
+        scope: Raw = _NO_RAW
+        instrumentation_library: Raw = _NO_RAW
+        spans: list[Raw] | None = None
 
     strict = {"strict": False}  # int64 as strings, as the OTLP/JSON mapping writes them
     return {
         "doc": msgspec.json.Decoder(TracesData, **strict),
         "split": msgspec.json.Decoder(TracesDataSplit, **strict),
         "resource_spans": msgspec.json.Decoder(ResourceSpans, **strict),
+        "resource_spans_split": msgspec.json.Decoder(ResourceSpansSplit, **strict),
         "scope_spans": msgspec.json.Decoder(ScopeSpans, **strict),
+        "scope_spans_split": msgspec.json.Decoder(ScopeSpansSplit, **strict),
         "span": msgspec.json.Decoder(Span, **strict),
     }
 
@@ -118,6 +133,7 @@ _OTHER_SIGNALS = (
     (("resourceLogs", "resource_logs"), "logs"),
     (("resourceProfiles", "resource_profiles"), "profiles"),
 )
+_BLANK = re.compile(rb"[ \t\r\n]*")
 _SNAKE_MARKERS = (b'"resource_spans"', b'"scope_spans"', b'"trace_id"', b'"span_id"')
 
 
@@ -223,25 +239,12 @@ class JsonLoader(LoaderBase):
         self.file.format = "OTLP/JSON"
         family = _family_of(view)
         try:
-            doc = family["split"].decode(view)
-        except msgspec.ValidationError:
-            doc = None
+            groups = self._groups(view, family, self.file.name)
         except msgspec.DecodeError as e:
             raise LoadError(f"not valid JSON ({_short(e)})") from None
-        while doc is not None and len(doc.result):
-            doc = family["split"].decode(doc.result)
-        if doc is None or not (doc.resource_spans or doc.batches):
-            self._envelope(view, self.file.name)  # reports what else it is
-            return
-        decode = family["resource_spans"].decode
         where = self.file.name
-        groups = doc.resource_spans or doc.batches
-        for done, raw in enumerate(groups, 1):
-            try:
-                self._resource_spans(decode(raw), where)
-            except msgspec.ValidationError:
-                key = "resource_spans" if family is _SNAKE else "resourceSpans"
-                self._loose_document({key: [_PLAIN.decode(raw)]}, where)
+        for done, raw in enumerate(groups or (), 1):
+            self._resource_spans_raw(raw, family, where)
             if self.progress is not None and done % 16 == 0:
                 self.progress(view.nbytes * done // len(groups))
 
@@ -249,16 +252,22 @@ class JsonLoader(LoaderBase):
         self.file.format = "OTLP/JSON Lines"
         pos, n, lineno = 0, len(data), 0
         find = data.find
+        count = data.count
+        blank = _BLANK.match
         progress = self.progress
         while pos < n:
+            skip = blank(data, pos).end()  # blank lines, a run of millions at C speed
+            if skip > pos:
+                lineno += count(b"\n", pos, skip)
+                pos = skip
+                if pos >= n:
+                    break
             end = find(b"\n", pos)
             if end < 0:
                 end = n
             lineno += 1
             line = view[pos:end]
             pos = end + 1
-            if not line.nbytes or not bytes(line[:64]).strip():
-                continue
             where = f"{self.file.name}:{lineno}"
             try:
                 self._envelope(line, where)
@@ -271,27 +280,65 @@ class JsonLoader(LoaderBase):
     # -- envelopes ---------------------------------------------------------------------
 
     def _envelope(self, buf: Any, where: str) -> None:
+        """One TracesData (a JSON line). Raises msgspec.DecodeError only when `buf` is not
+        JSON at all; anything else wrong is skipped and counted here."""
         family = _family_of(buf)
         try:
             doc = family["doc"].decode(buf)
-        except msgspec.ValidationError:
-            self._loose_document(_PLAIN.decode(buf), where)
+        except msgspec.DecodeError:
+            doc = None  # some piece is off: down the levels, one piece at a time
+        if doc is not None and not len(doc.result):
+            groups = doc.resource_spans or doc.batches
+            for rs in groups:
+                self._resource_spans(rs, where)
+            if not groups:
+                self._not_traces([name for name, items in (
+                    ("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
+                    ("profiles", doc.resource_profiles)) if items], where)
             return
-        self._doc(doc, family, where)
+        for raw in self._groups(buf, family, where) or ():
+            self._resource_spans_raw(raw, family, where)
 
-    def _doc(self, doc: Any, family: dict[str, Any], where: str) -> None:
-        if len(doc.result):
-            inner = family["doc"].decode(doc.result)
-            self._doc(inner, family, where)
-            return
+    def _groups(self, buf: Any, family: dict[str, Any], where: str) -> list[Raw] | None:
+        """The resourceSpans of a TracesData, undecoded; None when it holds none (reported
+        here). Raises msgspec.DecodeError when `buf` is not JSON at all."""
+        split = family["split"].decode
+        try:
+            doc = split(buf)
+            while len(doc.result):  # Jaeger's api_v3: {"result": TracesData}
+                buf = doc.result
+                doc = split(buf)
+        except msgspec.ValidationError:
+            self._not_traces_json(buf, where)  # JSON, but not a TracesData
+            return None
         groups = doc.resource_spans or doc.batches
         if not groups:
-            self._not_traces([name for name, items in (
+            self._not_traces([name for name, raw in (
                 ("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
-                ("profiles", doc.resource_profiles)) if items], where)
+                ("profiles", doc.resource_profiles)) if _non_empty(raw)], where)
+            return None
+        return groups
+
+    def _not_traces_json(self, buf: Any, where: str) -> None:
+        """Raises msgspec.DecodeError when `buf` is not JSON at all (truncated, bad UTF-8)."""
+        try:
+            doc = _PLAIN.decode(buf)
+        except msgspec.ValidationError as e:  # a number out of range
+            self.report.skip("records that are not OTLP traces", where,
+                             f"JSON that is not OTLP trace data ({_short(e)})")
             return
-        for rs in groups:
-            self._resource_spans(rs, where)
+        if not isinstance(doc, dict):
+            self.report.skip("records that are not OTLP traces", where,
+                             f"JSON value is a {type(doc).__name__}, not an object (not OTLP trace data)")
+            return
+        if isinstance(doc.get("result"), dict):
+            doc = doc["result"]
+        if any(key in doc for key in ("resourceSpans", "resource_spans", "batches")):
+            self.report.skip("records that are not OTLP traces", where,
+                             "resourceSpans is not a list (not OTLP trace data)")
+            return
+        self._not_traces([name for keys, name in _OTHER_SIGNALS if any(key in doc for key in keys)],
+                         where)
 
     def _not_traces(self, signals: list[str], where: str) -> None:
         """A record without spans: another signal's (not an error), or not OTLP at all."""
@@ -307,6 +354,67 @@ class JsonLoader(LoaderBase):
             if ss.spans:
                 scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
                 self._spans(ss.spans, resource, scope, where)
+
+    # -- one piece at a time: a bad piece costs only itself -----------------------------
+
+    def _resource_spans_raw(self, raw: Raw, family: dict[str, Any], where: str) -> None:
+        try:
+            self._resource_spans(family["resource_spans"].decode(raw), where)
+            return
+        except msgspec.DecodeError:
+            pass
+        try:
+            rs = family["resource_spans_split"].decode(raw)
+        except msgspec.DecodeError as e:
+            self.report.skip("malformed resourceSpans", where, f"resourceSpans: {_short(e)}")
+            return
+        resource = self._resource(rs.resource)
+        for ss_raw in rs.scope_spans or rs.instrumentation_library_spans or ():
+            self._scope_spans_raw(ss_raw, resource, family, where)
+
+    def _scope_spans_raw(self, raw: Raw, resource: Resource, family: dict[str, Any],
+                         where: str) -> None:
+        try:
+            ss = family["scope_spans"].decode(raw)
+        except msgspec.DecodeError:
+            ss = None
+        if ss is not None:
+            if ss.spans:
+                scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
+                self._spans(ss.spans, resource, scope, where)
+            return
+        try:
+            split = family["scope_spans_split"].decode(raw)
+        except msgspec.DecodeError as e:
+            self.report.skip("malformed scopeSpans", where, f"scopeSpans: {_short(e)}")
+            return
+        good = [sp for sp in (self._span_raw(r, family, where) for r in split.spans or ())
+                if sp is not None]
+        if good:
+            scope = self._scope(split.scope if len(split.scope) else split.instrumentation_library)
+            self._spans(good, resource, scope, where)
+
+    def _span_raw(self, raw: Raw, family: dict[str, Any], where: str) -> Any:
+        """One span, typed; null fields dropped (as if absent) when that is what is wrong."""
+        decode = family["span"].decode
+        try:
+            return decode(raw)
+        except msgspec.DecodeError:
+            pass
+        try:
+            span = _PLAIN.decode(raw)
+        except msgspec.DecodeError as e:  # bad UTF-8, a number out of range...
+            self.report.skip("malformed spans", where, f"span: {_short(e)}")
+            return None
+        if not isinstance(span, dict):
+            self.report.skip("malformed spans", where,
+                             f"span entry is a JSON {type(span).__name__}, not an object")
+            return None
+        try:
+            return decode(_ENCODE({k: v for k, v in span.items() if v is not None}))
+        except msgspec.DecodeError as e:
+            self.report.skip("malformed spans", where, f"span {span.get('name')!r}: {_short(e)}")
+            return None
 
     def _resource(self, raw: Raw) -> Resource:
         key = bytes(raw)
@@ -430,44 +538,6 @@ class JsonLoader(LoaderBase):
             links_map[row] = good
         src.links[k] = list(sp.links)
 
-    # -- the loose path: one bad field costs one span, not the whole line --------------
-
-    def _loose_document(self, doc: Any, where: str) -> None:
-        if not isinstance(doc, dict):
-            self.report.skip("records that are not OTLP traces", where, "JSON value is not an object")
-            return
-        if isinstance(doc.get("result"), dict):
-            doc = doc["result"]
-        groups = _first(doc, "resourceSpans", "resource_spans", "batches")
-        family = _SNAKE if "resource_spans" in doc else _CAMEL
-        if not isinstance(groups, list):
-            self._not_traces([name for keys, name in _OTHER_SIGNALS
-                              if any(key in doc for key in keys)], where)
-            return
-        for rs in groups:
-            if not isinstance(rs, dict):
-                self.report.skip("malformed resourceSpans", where, "resourceSpans entry is not an object")
-                continue
-            resource = self._resource(Raw(_ENCODE(rs.get("resource") or {})))
-            scopes = _first(rs, "scopeSpans", "scope_spans", "instrumentationLibrarySpans",
-                            "instrumentation_library_spans")
-            for ss in scopes if isinstance(scopes, list) else ():
-                if not isinstance(ss, dict):
-                    continue
-                scope = self._scope(Raw(_ENCODE(
-                    _first(ss, "scope", "instrumentationLibrary", "instrumentation_library") or {})))
-                good = []
-                spans = ss.get("spans")
-                for span in spans if isinstance(spans, list) else ():
-                    try:
-                        clean = {k: v for k, v in span.items() if v is not None}
-                        good.append(family["span"].decode(_ENCODE(clean)))
-                    except (msgspec.ValidationError, AttributeError) as e:
-                        name = span.get("name") if isinstance(span, dict) else None
-                        self.report.skip("malformed spans", where, f"span {name!r}: {_short(e)}")
-                if good:
-                    self._spans(good, resource, scope, where)
-
 
 def _next_line_is_object(data: bytes, pos: int) -> bool:
     """Whether the first non-blank line from `pos` is a JSON object on its own."""
@@ -491,11 +561,10 @@ def _family_of(buf: Any) -> dict[str, Any]:
     return _SNAKE if snake else _CAMEL
 
 
-def _first(d: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if key in d:
-            return d[key]
-    return None
+def _non_empty(raw: Raw) -> bool:
+    """A list given and not empty (`[]`, `null`, absent and other types are empty)."""
+    head = bytes(memoryview(raw)[:64])
+    return head.startswith(b"[") and head[1:].lstrip()[:1] != b"]"
 
 
 def _short(e: Exception) -> str:

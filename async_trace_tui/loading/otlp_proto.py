@@ -26,7 +26,14 @@ from ..model import STATUS_ERROR, LinkDetail, Resource, Scope, SpanDetail, SpanE
 from .anyvalue import proto_attributes
 from .base import LoaderBase
 from .report import FileReport, LoadError, LoadReport
-from .sniff import ZSTD_MAGIC
+from .sniff import ZSTD_MAGIC, Budget, InputTooLarge, default_max_bytes, skip_zeros, zstd_decompress
+
+# A stream whose length prefixes lie is out of step for good: this many unreadable messages
+# in a row end its reading (each costs a loop; a bomb of them would cost minutes).
+_MAX_BAD_IN_A_ROW = 1000
+# A TracesData holds resourceSpans (field 1) only; a future field or two is skipped, a flood
+# of them is corrupt data (each costs a loop).
+_MAX_UNKNOWN_FIELDS = 10_000
 
 
 def _lite_classes() -> dict[str, Any]:
@@ -103,14 +110,18 @@ def _status_code(raw: bytes) -> tuple[int, str]:
 
 class ResourceSpansBytes:
     """The undecoded bytes of one resourceSpans (a slice of the input, not a copy), parsed
-    with the full schema when a span's details are wanted; the last few stay parsed."""
+    with the full schema when a span's details are wanted; the last few stay parsed.
+    The lite schema reads fewer fields than the full one checks (a string with bad UTF-8,
+    a corrupt event): when the whole does not parse, each span is parsed alone, so one bad
+    span costs only its own details."""
 
-    __slots__ = ("data", "_parsed")
+    __slots__ = ("data", "_parsed", "_whole_fails")
     _recent: list[ResourceSpansBytes] = []
 
     def __init__(self, data: memoryview) -> None:
         self.data = data
         self._parsed: Any = None
+        self._whole_fails = False
 
     def parsed(self) -> Any:
         if self._parsed is None:
@@ -122,9 +133,20 @@ class ResourceSpansBytes:
         return self._parsed
 
     def span(self, scope: int, pos: int) -> Any:
-        rs = self.parsed()
-        groups = rs.scope_spans or rs.instrumentation_library_spans
-        return groups[scope].spans[pos]
+        """The full Span message; raises DecodeError when its bytes cannot be read."""
+        if not self._whole_fails:
+            try:
+                rs = self.parsed()
+            except DecodeError:
+                self._whole_fails = True
+            else:
+                groups = rs.scope_spans or rs.instrumentation_library_spans
+                return groups[scope].spans[pos]
+        try:
+            scopes = _payloads(self.data, 2) or _payloads(self.data, 1000)
+            return _FullSpan.FromString(_payloads(scopes[scope], 2)[pos])
+        except (ValueError, IndexError) as e:
+            raise DecodeError(str(e) or type(e).__name__) from None
 
 
 class ProtoBlockSource:
@@ -142,10 +164,17 @@ class ProtoBlockSource:
         return self.rs.span(self.scope, pos)
 
     def attribute_keys(self, offset: int) -> set[str]:
-        return {kv.key for kv in self.span(offset).attributes}
+        try:
+            return {kv.key for kv in self.span(offset).attributes}
+        except (DecodeError, RecursionError):
+            return set()  # the details say why
 
     def detail(self, offset: int) -> SpanDetail:
-        span = self.span(offset)
+        try:
+            span = self.span(offset)
+        except (DecodeError, RecursionError) as e:
+            why = str(e).splitlines()[0][:120] if str(e) else "corrupt protobuf"
+            return SpanDetail.unreadable(f"the rest of this span cannot be read ({why})")
         return SpanDetail(
             proto_attributes(span.attributes),
             [SpanEvent(e.name, e.time_unix_nano, proto_attributes(e.attributes)) for e in span.events],
@@ -157,9 +186,10 @@ class ProtoBlockSource:
 
 class ProtoLoader(LoaderBase):
     def __init__(self, builder: IndexBuilder, report: LoadReport, file: FileReport,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, budget: Budget | None = None) -> None:
         super().__init__(builder, report, file, progress)
         self._trace_cache: dict[bytes, int] = {}
+        self.budget = budget or Budget(default_max_bytes())
 
     def load_message(self, data: bytes) -> None:
         """One TracesData, parsed one ResourceSpans at a time: a 200 MB message parsed whole
@@ -173,19 +203,34 @@ class ProtoLoader(LoaderBase):
         for where, error in problems:
             self.report.skip("truncated or corrupt resourceSpans", where, error)
 
-    def load_stream(self, data: bytes) -> None:
+    def load_stream(self, data: bytes | bytearray) -> None:
         """[4-byte big-endian length][TracesData or zstd frame of one]..., as the Collector writes."""
         self.file.format = "OTLP protobuf stream (Collector file exporter)"
         pos, n, record = 0, len(data), 0
         view = memoryview(data)
-        decompressor = None
+        bad_in_a_row = 0
         while pos < n:
             record += 1
             where = f"{self.file.name}: message {record}"
+            if bad_in_a_row >= _MAX_BAD_IN_A_ROW:
+                self.report.skip("truncated messages", where,
+                                 f"reading stopped after {bad_in_a_row:,} unreadable messages in a "
+                                 "row (the stream is out of step: its length prefixes are wrong)")
+                break
             if pos + 4 > n:
                 self.report.skip("truncated messages", where, "the file ends inside its length prefix")
                 break
             (size,) = struct.unpack_from(">I", data, pos)
+            if size == 0:
+                # Zero-length records (zero padding, or a bomb of zeros): the run is one bad
+                # record, crossed at memcmp speed, not one loop each.
+                words = max(1, (skip_zeros(data, pos) - pos) // 4)
+                pos += 4 * words
+                record += words - 1
+                self.report.skip("empty messages", where,
+                                 f"{words:,} empty (zero-length) message{'s' if words != 1 else ''}")
+                bad_in_a_row += 1
+                continue
             body: Any = view[pos + 4:pos + 4 + size]
             pos += 4 + size
             if len(body) < size:
@@ -193,22 +238,22 @@ class ProtoLoader(LoaderBase):
                                  f"cut short ({len(body)} of {size} bytes)")
                 break
             if body[:4] == ZSTD_MAGIC:
-                import zstandard
-
-                decompressor = decompressor or zstandard.ZstdDecompressor()
                 try:
-                    with decompressor.stream_reader(body) as r:
-                        body = r.read()
-                except zstandard.ZstdError as e:
-                    self.report.skip("corrupt messages", where, f"corrupt zstd frame ({e})")
+                    body = zstd_decompress(body, self.budget)
+                except InputTooLarge:
+                    raise
+                except LoadError as e:
+                    self.report.skip("corrupt messages", where, str(e))
+                    bad_in_a_row += 1
                     continue
                 self.file.format = "OTLP protobuf stream, zstd per message (Collector file exporter)"
             loaded, problems = self._traces_data(body, where, None)
             if problems:
                 self.report.skip("corrupt messages", where, "not a valid TracesData message")
+            bad_in_a_row = bad_in_a_row + 1 if problems and not loaded else 0
             if self.progress is not None:
                 self.progress(pos)
-        if record and not self.file.spans and self.report.skipped:
+        if record and not self.file.spans and self.file.skipped:
             raise LoadError("no readable message in this protobuf stream")
 
     # -- shared -------------------------------------------------------------------------
@@ -343,7 +388,13 @@ class ProtoLoader(LoaderBase):
         if len(tids) != len(sids):
             # A link without one of its ids: the merged lists no longer pair up; read the
             # span's links one by one from its bytes.
-            links = src.span(offset).links
+            try:
+                links = src.span(offset).links
+            except (DecodeError, RecursionError):
+                self.report.skip("links with an empty or malformed id", where,
+                                 f"span {_name(sp)!r}: its links cannot be read",
+                                 count=max(len(tids), len(sids)))
+                return
             tids, sids = [lk.trace_id for lk in links], [lk.span_id for lk in links]
         good = []
         for tid, sid in zip(tids, sids, strict=True):
@@ -375,11 +426,18 @@ def _top_level_fields(data: bytes) -> Iterator[tuple[int, memoryview, int, str]]
     when the data is cut or corrupt. Other top-level fields are skipped, as protobuf does."""
     view = memoryview(data)
     pos, n, number = 0, len(data), 0
+    unknown = 0
     while pos < n:
         number += 1
         try:
             tag, pos = _varint(data, pos)
             field, wire = tag >> 3, tag & 7
+            if field == 0:
+                raise ValueError("field number 0")
+            if field != 1:
+                unknown += 1
+                if unknown > _MAX_UNKNOWN_FIELDS:
+                    raise ValueError(f"over {_MAX_UNKNOWN_FIELDS:,} fields that are not resourceSpans")
             if wire == 2:
                 size, pos = _varint(data, pos)
                 if pos + size > n:
@@ -403,6 +461,33 @@ def _top_level_fields(data: bytes) -> Iterator[tuple[int, memoryview, int, str]]
             what = "the file ends" if isinstance(e, IndexError) else f"corrupt data ({e})"
             yield number, view[:0], n, f"{what} at byte {pos} of {n}"
             return
+
+
+def _payloads(data: Any, field: int) -> list[memoryview]:
+    """The payloads of one length-delimited field of a message's bytes, in order; raises
+    ValueError (or IndexError) when the bytes are not a message."""
+    view = memoryview(data)
+    pos, n = 0, len(view)
+    out = []
+    while pos < n:
+        tag, pos = _varint(view, pos)
+        number, wire = tag >> 3, tag & 7
+        if number == 0:
+            raise ValueError("field number 0")
+        if wire == 2:
+            size, pos = _varint(view, pos)
+            if pos + size > n:
+                raise ValueError("a field runs past the end of its message")
+            if number == field:
+                out.append(view[pos:pos + size])
+            pos += size
+        elif wire == 0:
+            _, pos = _varint(view, pos)
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"wire type {wire}")
+    return out
 
 
 def _name(sp: Any) -> str:

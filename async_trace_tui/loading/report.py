@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ..textsafe import safe_text
+
 
 class LoadError(Exception):
     """A whole input could not be read; the message is one line for the user."""
 
 
 class FileReport:
-    __slots__ = ("name", "format", "spans", "error")
+    __slots__ = ("name", "format", "spans", "error", "skipped", "ignored", "noted")
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = name  # as given: escape it (textsafe.safe_text) wherever it is shown
         self.format = ""
         self.spans = 0
         self.error = ""
+        self.skipped = 0  # bad records of this file
+        self.ignored = 0  # other signals' records of this file
+        self.noted = 0  # messages naming this file
 
 
 class LoadReport:
@@ -36,19 +41,30 @@ class LoadReport:
         self.traces = 0
         self.live: Any = None  # live mode's counts (live.ingest.LiveStats): lines()
         self.empty_request = False  # live mode: a request that validly holds no spans
+        self._current: FileReport | None = None  # the file being read: its counts go there
 
     def file(self, name: str) -> FileReport:
         f = FileReport(name)
         self.files.append(f)
+        self._current = f
         return f
 
     def _note(self, reason: str, where: str, detail: str) -> None:
         if self._shown[reason] < self.MAX_MESSAGES_PER_REASON:
             self._shown[reason] += 1
             self.messages.append(f"{where}: {detail or reason}")
+            if self._current is not None:
+                self._current.noted += 1
+
+    def note(self, f: FileReport, message: str) -> None:
+        """A line about a whole file that is not a failure (it was read)."""
+        f.noted += 1
+        self.messages.append(f"{f.name}: {message}")
 
     def skip(self, reason: str, where: str, detail: str = "", count: int = 1) -> None:
         self.skipped[reason] += count
+        if self._current is not None:
+            self._current.skipped += count
         self._note(reason, where, detail)
 
     def warn(self, reason: str, where: str, detail: str = "", count: int = 1) -> None:
@@ -57,9 +73,12 @@ class LoadReport:
 
     def ignore(self, reason: str, count: int = 1) -> None:
         self.ignored[reason] += count
+        if self._current is not None:
+            self._current.ignored += count
 
     def fail(self, f: FileReport, message: str) -> None:
         f.error = message
+        f.noted += 1
         self.messages.append(f"{f.name}: {message}")
 
     @property
@@ -88,5 +107,6 @@ class LoadReport:
         return "; ".join(parts)
 
     def lines(self) -> list[str]:
-        """The report as the CLI prints it to stderr: summary first, then the details."""
-        return [self.summary(), *self.messages]
+        """The report as the CLI prints it to stderr: summary first, then the details, each
+        line escaped (file names and span data are untrusted text)."""
+        return [safe_text(line) for line in (self.summary(), *self.messages)]

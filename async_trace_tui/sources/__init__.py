@@ -15,9 +15,10 @@ __all__ = ["Cancelled", "FileSource", "Source", "SourceError", "open_source", "i
 
 
 def open_source(specs: Sequence[str], since: str | None = None, until: str | None = None,
-                limit: int = 1000) -> Source:
+                limit: int = 1000, max_bytes: int | None = None) -> Source:
     """The source for the command line's inputs (not opened yet: call `open`). Raises
-    SourceError for a store URL that cannot be used (malformed, mixed with files)."""
+    SourceError for a store URL that cannot be used (malformed, mixed with files).
+    `max_bytes` (--max-bytes): what one input file may inflate to."""
     if any(is_store(s) for s in specs):
         from .clickhouse.source import open_clickhouse
         from .clickhouse.target import TargetError
@@ -27,7 +28,7 @@ def open_source(specs: Sequence[str], since: str | None = None, until: str | Non
             return open_clickhouse(specs, since=since, until=until, limit=limit)
         except (TargetError, WindowError) as e:
             raise SourceError(str(e)) from None
-    return FileSource(specs)
+    return FileSource(specs, max_bytes=max_bytes)
 
 
 def is_store(spec: str) -> bool:

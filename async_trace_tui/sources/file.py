@@ -15,9 +15,10 @@ from .base import Cancelled, Progress, Source, filter_rows
 class FileSource(Source):
     """OTLP files, directories or `-`, loaded whole into one index."""
 
-    def __init__(self, paths: Sequence[str]) -> None:
+    def __init__(self, paths: Sequence[str], max_bytes: int | None = None) -> None:
         super().__init__()
         self.paths = list(paths)
+        self.max_bytes = max_bytes
         self.label = ", ".join(self.paths)
         self._rows: list[TraceRow] | None = None
 
@@ -57,7 +58,7 @@ class FileSource(Source):
 
         index, _ = load(self.paths, progress=tick, report=self.report,
                         on_partial=partial if preview is not None else None,
-                        partial_after=preview_after)
+                        partial_after=preview_after, max_bytes=self.max_bytes)
         if cancelled():
             raise Cancelled
         if len(index):

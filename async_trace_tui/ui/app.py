@@ -590,7 +590,8 @@ class TraceTuiApp(App[None]):
 def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation",
                agg: str = "avg", hide_internal: bool = False, async_cap: int = 3,
                ascii: bool = False, trace: str | None = None,
-               span: str | None = None, live: LiveConfig | None = None) -> TraceTuiApp:
+               span: str | None = None, live: LiveConfig | None = None,
+               max_bytes: int | None = None) -> TraceTuiApp:
     """The one way to build the TUI. `files` as on the command line (None: the bundled
     sample); the rest are the dependencies view's options and the span to open at start.
     Raises ValueError for a bad group-by key or aggregation."""
@@ -601,7 +602,8 @@ def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation
         raise ValueError(str(e)) from None
     # Live mode opens only the files named: with none, it starts empty.
     paths = list(files) if files or live is not None else [str(default_sample())]
-    return TraceTuiApp(paths, options, ascii=ascii, trace=trace, span=span, live=live)
+    return TraceTuiApp(paths, options, ascii=ascii, trace=trace, span=span, live=live,
+                       source=open_source(paths, max_bytes=max_bytes))
 
 
 class _UsageError(Exception):
@@ -623,13 +625,14 @@ def run_app(files: Sequence[str], args: argparse.Namespace,
             parse_hex_id(args.span, 8, "span id", _UsageError)
         app = create_app(files, group_by=args.group_by, agg=args.agg,
                          hide_internal=args.hide_internal, async_cap=args.async_cap,
-                         ascii=args.ascii, trace=args.trace, span=args.span, live=live)
+                         ascii=args.ascii, trace=args.trace, span=args.span, live=live,
+                         max_bytes=args.max_bytes)
     except (_UsageError, ValueError) as e:
         print(f"trace-tui: {e}", file=sys.stderr)
         return 2
 
     if (files or live is None) and not any(f == "-" or os.path.exists(f) for f in files):
-        _, report = load(files)
+        _, report = load(files, max_bytes=args.max_bytes)
         _print_report(report)
         return EXIT_NOTHING_LOADED
 

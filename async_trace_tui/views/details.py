@@ -177,6 +177,8 @@ class DetailsBuilder:
         scope = idx.scope(row)
         if scope.name:
             f.append(Field("scope", scope.name + (f" {scope.version}" if scope.version else "")))
+        if detail.error:  # what the index holds is above; attributes, events, links are not
+            f.append(Field("unreadable", detail.error, ERROR))
         sections = [Section(title, f)]
 
         if detail.attributes:

@@ -1,31 +1,12 @@
-"""Human formatting of durations, times and untrusted text, shared by every renderer."""
+"""Human formatting of durations and times, shared by every renderer."""
 
 from __future__ import annotations
 
 import datetime as _dt
-import re
 
-# C0/C1 control characters (ESC, BEL, CSI...) and the bidi overrides that can reorder a line.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from ..textsafe import safe_text
 
-
-def safe_text(value: object) -> str:
-    """Text from span data, with terminal control characters made visible and harmless.
-
-    Rich markup is not a concern here: callers put this into `rich.text.Text`, which never
-    parses markup. Control characters are: an ESC would reach the terminal as is.
-    """
-    text = value if isinstance(value, str) else str(value)
-    if _CONTROL.search(text) is None:
-        return text
-    return _CONTROL.sub(_escape_char, text)
-
-
-def _escape_char(m: re.Match[str]) -> str:
-    c = m.group()
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
-    return named.get(c, f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-
+__all__ = ["duration", "timestamp", "short_id", "safe_text"]  # safe_text: see textsafe.py
 
 def duration(ns: int | float | None, micro: str = "µs") -> str:
     """12 ns, 3.4 µs, 12.4 ms, 2.10 s, 3m05s."""
