@@ -30,7 +30,7 @@ from ..index import SpanIndex
 from ..live import LiveConfig
 from ..loading import default_sample, load
 from ..loading.report import LoadReport
-from ..sources import Cancelled, Source, open_source
+from ..sources import Cancelled, Source, SourceError, is_store, open_source
 from ..views.dependencies import ViewOptions
 from ..views.format import safe_text, short_id
 from ..views.glyphs import glyphs
@@ -257,14 +257,17 @@ class TraceTuiApp(App[None]):
         if self.live is not None and (m.index is None or not len(m.index)):
             # live: start empty, spans are on their way
             m.index = m.index if m.index is not None else SpanIndex.empty()
-        elif m.index is None or not len(m.index):
+        elif m.index is None or (not len(m.index) and not self.source.lazy):
             self.loading = False
             self.nothing_loaded = True
             self.exit(return_code=EXIT_NOTHING_LOADED)
             return
         self.index = m.index
         self._palette_cache = None
-        self.traces_pane.set_index(m.index, m.rows)
+        if self.source.lazy:  # rows of a store's page: filtered in memory by their roots
+            self.traces_pane.table.set_rows(m.rows)
+        else:
+            self.traces_pane.set_index(m.index, m.rows)
         self.loading = False  # from here on, everything above is in place
         if self.live is not None:
             self.live.attach(m.index)
@@ -297,6 +300,11 @@ class TraceTuiApp(App[None]):
             return None
         tabs = self.tabs
         pane = self.deps_pane
+        if pane is not None and pane.index is not self.index:
+            # A store fetched more: a pane over the new index (rows keep their numbers).
+            self.tabs.active = TRACES_TAB
+            await tabs.remove_pane(DEPS_TAB)
+            pane = None
         if pane is None:
             pane = DependenciesPane(self.index, row, self.options, ascii=self.ascii, id="deps")
             await tabs.add_pane(TabPane(Content("Dependencies"), pane, id=DEPS_TAB), after=TRACES_TAB)
@@ -368,13 +376,56 @@ class TraceTuiApp(App[None]):
             self.say("Still loading: the dependencies view opens when the load is done.",
                         timeout=4)
             return
+        if self.source.lazy:
+            self._fetch_trace(m.row.trace_id, "deps")
+            return
         await self.open_dependencies(m.row.summary.root)
 
     async def on_traces_table_waterfall_requested(self, m: TracesTable.WaterfallRequested) -> None:
         if self.loading or self.index is None:
             self.say("Still loading: waterfalls open when the load is done.", timeout=4)
             return
+        if self.source.lazy:
+            self._fetch_trace(m.row.trace_id, "waterfall")
+            return
         await self.open_waterfall(m.row.summary.index)
+
+    # -- fetching from a store ------------------------------------------------------------
+
+    class Fetched(Message):
+        def __init__(self, trace_id: str, then: str, error: str = "") -> None:
+            super().__init__()
+            self.trace_id = trace_id
+            self.then = then
+            self.error = error
+
+    def _fetch_trace(self, trace_id: str, then: str) -> None:
+        self.say(f"fetching… trace {short_id(trace_id)}", timeout=2)
+        self._fetch_worker(trace_id, then)
+
+    @work(thread=True, group="store-fetch", exit_on_error=False)
+    def _fetch_worker(self, trace_id: str, then: str) -> None:
+        try:
+            self.source.fetch_traces([bytes.fromhex(trace_id)])
+        except SourceError as e:
+            self.post_message(self.Fetched(trace_id, then, str(e)))
+        except Exception as e:  # never a traceback over the screen
+            self.post_message(self.Fetched(trace_id, then, f"{type(e).__name__}: {e}"))
+        else:
+            self.post_message(self.Fetched(trace_id, then))
+
+    async def on_trace_tui_app_fetched(self, m: Fetched) -> None:
+        if m.error:
+            self.say(m.error, title="fetch failed", severity="error", timeout=10)
+            return
+        self.index = self.source.index
+        t = self.index.trace_index.get(bytes.fromhex(m.trace_id))
+        if t is None:
+            self.say(f"trace {short_id(m.trace_id)} has no spans in the store", timeout=5)
+        elif m.then == "deps":
+            await self.open_dependencies(self.index.traces[t].root)
+        else:
+            await self.open_waterfall(t)
 
     async def on_dependencies_pane_open_trace(self, m: DependenciesPane.OpenTrace) -> None:
         await self.open_waterfall(m.trace_index, m.row)
@@ -591,7 +642,7 @@ def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation
                agg: str = "avg", hide_internal: bool = False, async_cap: int = 3,
                ascii: bool = False, trace: str | None = None,
                span: str | None = None, live: LiveConfig | None = None,
-               max_bytes: int | None = None) -> TraceTuiApp:
+               max_bytes: int | None = None, source: Source | None = None) -> TraceTuiApp:
     """The one way to build the TUI. `files` as on the command line (None: the bundled
     sample); the rest are the dependencies view's options and the span to open at start.
     Raises ValueError for a bad group-by key or aggregation."""
@@ -603,7 +654,7 @@ def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation
     # Live mode opens only the files named: with none, it starts empty.
     paths = list(files) if files or live is not None else [str(default_sample())]
     return TraceTuiApp(paths, options, ascii=ascii, trace=trace, span=span, live=live,
-                       source=open_source(paths, max_bytes=max_bytes))
+                       source=source if source is not None else open_source(paths, max_bytes=max_bytes))
 
 
 class _UsageError(Exception):
@@ -623,15 +674,19 @@ def run_app(files: Sequence[str], args: argparse.Namespace,
             parse_hex_id(args.trace, 16, "trace id", _UsageError)
         if args.span:
             parse_hex_id(args.span, 8, "span id", _UsageError)
+        source = open_source(files, since=getattr(args, "since", None),
+                             until=getattr(args, "until", None),
+                             limit=getattr(args, "limit", 1000)) if any(map(is_store, files)) else None
         app = create_app(files, group_by=args.group_by, agg=args.agg,
                          hide_internal=args.hide_internal, async_cap=args.async_cap,
                          ascii=args.ascii, trace=args.trace, span=args.span, live=live,
-                         max_bytes=args.max_bytes)
-    except (_UsageError, ValueError) as e:
+                         max_bytes=args.max_bytes, source=source)
+    except (_UsageError, ValueError, SourceError) as e:
         print(f"trace-tui: {e}", file=sys.stderr)
         return 2
 
-    if (files or live is None) and not any(f == "-" or os.path.exists(f) for f in files):
+    if (source is None and (files or live is None)
+            and not any(f == "-" or os.path.exists(f) for f in files)):
         _, report = load(files, max_bytes=args.max_bytes)
         _print_report(report)
         return EXIT_NOTHING_LOADED

@@ -91,7 +91,7 @@ class ClickHouseSource(Source):
         self.connect()
         if phase is not None:
             phase(f"reading the traces of {format_ns(self.window[0])} - {format_ns(self.window[1])}…")
-        rows = self.trace_rows()
+        rows = self.trace_rows(reverse=True)  # newest first: the first screen
         self.report.traces = len(rows)
         return rows
 
