@@ -91,8 +91,10 @@ def terminal(tmp_path):
 def test_trace_tui_in_a_real_terminal(terminal):
     assert SCRIPT.exists(), f"no console script at {SCRIPT}"
     term = terminal()  # no file: the bundled sample
-    screen = term.wait_for("payments-worker")
-    assert "root service" in screen and "7 traces" in screen
+    # The table's rows and its status line are painted in separate frames: wait for both.
+    term.wait_for("payments-worker")
+    screen = term.wait_for("7 traces")
+    assert "root service" in screen and "payments-worker" in screen
     assert "\x1b" not in screen
 
     # filter to the batch consumer, back to the table, open its dependencies; the footer
