@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from .loading import default_sample
+from .output import fit_for_text
 
 EXIT_OK, EXIT_NOTHING_LOADED, EXIT_USAGE = 0, 1, 2
 
@@ -128,6 +129,7 @@ def _size(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    ascii_only = fit_for_text(sys.stdout)  # first: even --help must not end in a traceback
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["export"]:
         from .export_cli import main as export_main
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     from .views.flow_headless import check_flow_arguments
 
     check_flow_arguments(parser, args)
+    if headless and ascii_only:
+        args.ascii = True
     from .views.grouping import GroupSpecError, parse_group_by
     from .views.service_map import MapSpecError, parse_by
 
@@ -208,18 +212,15 @@ class UsageError(Exception):
 
 
 def _list(source: Any, args: argparse.Namespace) -> int:
+    from .views.glyphs import glyphs
+    from .views.render_list import write_json, write_text
+
     rows = source.trace_rows()
     if args.json:
-        import json
-
-        sys.stdout.write(json.dumps([r.as_json() for r in rows], indent=1) + "\n")
-        return EXIT_OK
-    from rich.console import Console
-
-    from .views.render_text import traces_table
-
-    # Piped output is read by scripts and wide pagers: do not squeeze it to 80 columns.
-    Console(width=None if sys.stdout.isatty() else 220).print(traces_table(rows))
+        sys.stdout.flush()
+        write_json(rows, sys.stdout.buffer)
+    else:
+        write_text(rows, sys.stdout, glyphs(args.ascii), styled=sys.stdout.isatty())
     return EXIT_OK
 
 

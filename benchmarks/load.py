@@ -34,8 +34,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # -- data ------------------------------------------------------------------------------
 
-def generate(n: int, directory: str, seed: int = 7) -> tuple[str, str]:
-    """Write n spans to <dir>/spans.binpb and <dir>/spans.jsonl; same spans in both."""
+def generate(n: int, directory: str, seed: int = 7,
+             trace_spans: tuple[int, int] = (5, 60)) -> tuple[str, str]:
+    """Write n spans to <dir>/spans.binpb and <dir>/spans.jsonl; same spans in both.
+    Each trace holds `trace_spans` (lo, hi) spans, drawn uniformly."""
     import msgspec
     from opentelemetry.proto.trace.v1 import trace_pb2
 
@@ -58,7 +60,7 @@ def generate(n: int, directory: str, seed: int = 7) -> tuple[str, str]:
             spans = []
             while len(spans) < batch and made + len(spans) < n:
                 tid = rnd.randbytes(16)
-                size = min(rnd.randint(5, 60), n - made - len(spans), batch - len(spans))
+                size = min(rnd.randint(*trace_spans), n - made - len(spans), batch - len(spans))
                 ids: list[bytes] = []
                 start = t0 + made * 1000 + len(spans) * 1000
                 for k in range(size):

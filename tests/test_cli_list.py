@@ -16,7 +16,7 @@ from async_trace_tui.cli import main
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_JSON = REPO / "async_trace_tui" / "sample" / "checkout-async.otlp.json"
 FIELDS = ["trace_id", "root_service", "root_operation", "start_ns", "duration_ns", "spans",
-          "errors", "links_in", "links_out"]
+          "errors", "links_in", "links_out", "async_from", "async_to"]
 
 
 def run(capsys, *argv):
@@ -65,10 +65,18 @@ def expected_from_otlp_json(path):
             "links_out": sum(len(s.get("links", [])) for s in members),
             "links_in": 0,
         }
-    for sp in spans.values():
+    came_from, went_to = defaultdict(set), defaultdict(set)
+    for (tid, _), sp in spans.items():
         for lk in sp.get("links", []):
             if (lk["traceId"], lk["spanId"]) in spans:
                 out[lk["traceId"]]["links_in"] += 1
+            if lk["traceId"] != tid:  # a hand-off between traces, by the flow of work
+                came_from[tid].add(lk["traceId"])
+                if lk["traceId"] in traces:
+                    went_to[lk["traceId"]].add(tid)
+    for tid, row in out.items():
+        row["async_from"] = len(came_from[tid])
+        row["async_to"] = len(went_to[tid])
     return out
 
 
@@ -154,6 +162,92 @@ def test_list_text_table(capsys):
     assert "loaded 49 spans in 7 traces" in err
 
 
+def text_columns(out: str) -> list[dict[str, str]]:
+    """--list's text rows by column title (titles and values are split on 2+ spaces)."""
+    import re
+
+    head, *lines = out.splitlines()
+    titles = re.split(r"\s{2,}", head.strip())
+    return [dict(zip(titles, re.split(r"\s{2,}", line.strip()), strict=True)) for line in lines]
+
+
+def test_list_text_names_async_columns_by_the_flow_of_work(capsys):
+    """The batch consumer continued the work of 5 producer traces ("async from 5"); each
+    producer's work went on in 1 trace ("async to 1"); the e-mail trace continued the
+    payments trace and one that is not loaded."""
+    _, out, _ = run(capsys, str(SAMPLE_JSON), "--list")
+    rows = text_columns(out)
+    assert list(rows[0]) == ["start (UTC)", "trace id", "duration", "spans", "errors",
+                             "async from", "async to", "root service", "root operation"]
+    by_service = defaultdict(list)
+    for r in rows:
+        by_service[r["root service"]].append((r["async from"], r["async to"]))
+    assert by_service["frontend"] == [("0", "1")] * 5
+    assert by_service["payments-worker"] == [("5", "1")]
+    assert by_service["email-worker"] == [("2", "0")]
+
+
+def test_list_json_async_from_and_to_keep_links_in_and_out(capsys):
+    rows, _ = list_json(capsys, str(SAMPLE_JSON))
+    [pay] = [r for r in rows if r["root_service"] == "payments-worker"]
+    # links count link direction (SPEC §5); async_* count traces by the flow of work
+    assert (pay["links_in"], pay["links_out"], pay["async_from"], pay["async_to"]) == (1, 5, 5, 1)
+
+
+def test_list_text_columns_line_up_and_nothing_is_cut(capsys, write):
+    """Every row's columns start where the header's do; a long root operation (last) is
+    written whole; control characters in span data show as escapes."""
+    long_op = "SELECT " + "x, " * 60 + "y FROM t"
+    path = write("t.json", doc_json(
+        span_json(sid(1), long_op, TRACE_A),
+        span_json(sid(2), "evil\x1b[31m\u202e", TRACE_B),
+        service="a-rather-long-service-name"))
+    _, out, _ = run(capsys, path, "--list")
+    head, *lines = out.splitlines()
+    assert long_op in out and "\x1b" not in out and "\u202e" not in out
+    assert "evil\\e[31m\\u202e" in out
+    service_at = head.index("root service")
+    operation_at = head.index("root operation")
+    for line in lines:
+        assert line[service_at:].startswith("a-rather-long-service-name")
+        assert line[operation_at - 2:operation_at] == "  " and line[operation_at] != " "
+
+
+def test_list_json_escapes_control_and_bidi_characters(capsys, write):
+    name = "a\x00\x1b\x7f\x85\u202e\u2066b"
+    path = write("t.json", doc_json(span_json(sid(1), name, TRACE_A)))
+    code, out, _ = run(capsys, path, "--list", "--json")
+    assert code == 0
+    for c in "\x00\x1b\x7f\x85\u202e\u2066":
+        assert c not in out
+        assert f"\\u{ord(c):04x}" in out
+    assert json.loads(out)[0]["root_operation"] == name
+
+
+def test_list_text_streams_its_rows():
+    """--list writes as it goes (a chunk at a time), not one table rendered whole."""
+    import io
+
+    from async_trace_tui.loading import load
+    from async_trace_tui.views.glyphs import glyphs
+    from async_trace_tui.views.render_list import write_text
+    from async_trace_tui.views.traces import trace_rows
+
+    class Counting(io.StringIO):
+        writes = 0
+
+        def write(self, s: str) -> int:
+            self.writes += 1
+            return super().write(s)
+
+    index, _ = load([str(SAMPLE_JSON)])
+    rows = trace_rows(index) * 3000  # 21,000 rows
+    out = Counting()
+    write_text(rows, out, glyphs())
+    assert out.getvalue().count("\n") == len(rows) + 1
+    assert out.writes > 3
+
+
 def test_no_file_opens_the_bundled_sample(capsys):
     rows, _ = list_json(capsys)
     assert len(rows) == 7 and sum(r["spans"] for r in rows) == 49
@@ -214,3 +308,15 @@ def test_stdin_dash_subprocess(tmp_path):
         input=data, capture_output=True, cwd=tmp_path, timeout=60)
     assert p.returncode == 0, p.stderr
     assert len(json.loads(p.stdout)) == 7
+
+
+def test_timestamps_are_exact_to_the_millisecond():
+    """Start times print truncated to the millisecond, never rounded into the next second
+    (a float of ns since 1970 cannot hold them)."""
+    from async_trace_tui.views.format import timestamp
+
+    base = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+    assert timestamp(base + 999_999_999) == "2026-01-01 00:00:00.999"
+    assert timestamp(base + 1_000_000_000) == "2026-01-01 00:00:01.000"
+    assert timestamp(base + 59_123_456_789) == "2026-01-01 00:00:59.123"
+    assert timestamp(0) == "-"

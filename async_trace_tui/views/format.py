@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 
 from ..textsafe import safe_text
 
@@ -29,11 +30,18 @@ def duration(ns: int | float | None, micro: str = "µs") -> str:
 
 
 def timestamp(ns: int) -> str:
-    """UTC wall time with milliseconds; traces are compared across hosts, so no local zone."""
+    """UTC wall time with milliseconds; traces are compared across hosts, so no local zone.
+    Whole integers (a float of ns since 1970 rounds 0.9999999 s up to the next second)."""
     if ns <= 0:
         return "-"
-    t = _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.UTC)
-    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+    second, rest = divmod(ns, 1_000_000_000)
+    return f"{_second(second)}.{rest // 1_000_000:03d}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _second(second: int) -> str:
+    # strftime costs more than the rest of a --list row; rows by start time share seconds.
+    return _dt.datetime.fromtimestamp(second, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def short_id(hex_id: str, keep: int = 4, ellipsis: str = "…") -> str:

@@ -99,8 +99,15 @@ def run(source: Source, args: argparse.Namespace, error: type[Exception]) -> int
 def _write(view: DependencyView, args: argparse.Namespace) -> None:
     out = sys.stdout
     if args.json:
+        # JSON is UTF-8 (RFC 8259) whatever the stream's text encoding says.
+        buf = getattr(out, "buffer", None)
+        if buf is not None:
+            out.flush()
         for chunk in json_chunks(view):
-            out.write(chunk)
+            if buf is not None:
+                buf.write(chunk.encode())
+            else:
+                out.write(chunk)
         return
     g = glyphs(args.ascii)
     if out.isatty():
