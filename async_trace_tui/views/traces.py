@@ -76,8 +76,6 @@ SORT_KEYS = {
     "operation": lambda r: (r.root_operation, r.root_service),
     "links_in": lambda r: r.links_in,
     "links_out": lambda r: r.links_out,
-    "async_from": lambda r: r.async_from,
-    "async_to": lambda r: r.async_to,
     "trace_id": lambda r: r.trace_id,
 }
 

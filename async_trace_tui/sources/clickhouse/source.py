@@ -28,6 +28,14 @@ CHUNK = 1000  # ids per IN (...) list
 _ERROR = "upper(toString(StatusCode)) IN ('ERROR', 'STATUS_CODE_ERROR')"
 _VALID_LINK = ("(t, s) -> length(t) = 32 AND length(s) = 16 "
                "AND t != '00000000000000000000000000000000' AND s != '0000000000000000'")
+# A link that hands work from another trace (views.traces.async_trace_counts): valid ids,
+# another trace than the span's own.
+def _handoff(t: str, s: str, own: str) -> str:
+    return (f"length({t}) = 32 AND length({s}) = 16 AND {t} != {own} "
+            f"AND {t} != '00000000000000000000000000000000' AND {s} != '0000000000000000'")
+
+
+_HANDOFF = f"(t, s, own) -> {_handoff('t', 's', 'own')}"
 _SERVICE = "if(toString(ServiceName) = '', 'unknown_service', toString(ServiceName))"
 _ORDER = {
     "start": "start_ns", "duration": "duration_ns", "spans": "spans", "errors": "errors",
@@ -157,7 +165,11 @@ class ClickHouseSource(Source):
                    max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) - start_ns AS duration_ns,
                    count() AS spans,
                    countIf({_ERROR}) AS errors,
-                   sum(arrayCount({_VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out
+                   sum(arrayCount({_VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out,
+                   length(arrayDistinct(arrayFilter({_HANDOFF},
+                       flatten(groupArray(`Links.TraceId`)), flatten(groupArray(`Links.SpanId`)),
+                       arrayResize([TraceId], length(flatten(groupArray(`Links.TraceId`))),
+                                   TraceId)))) AS async_from
                    {", any(li.n) AS links_in" if links_in_join else ""}
             FROM {t} {links_in_join}
             WHERE {self._IN_WINDOW} AND TraceId != ''
@@ -166,6 +178,7 @@ class ClickHouseSource(Source):
             LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}"""
         found = self._rows(sql, params)
         counts = self._links_in([r[0] for r in found]) if found and not links_in_join else {}
+        went_to = self._async_to([r[0] for r in found]) if found else {}
         rows = []
         for r in found:
             row = TraceRow.__new__(TraceRow)
@@ -178,7 +191,9 @@ class ClickHouseSource(Source):
             row.spans = int(r[5])
             row.errors = int(r[6])
             row.links_out = int(r[7])
-            row.links_in = int(r[8]) if links_in_join else counts.get(r[0], 0)
+            row.async_from = int(r[8])
+            row.links_in = int(r[9]) if links_in_join else counts.get(r[0], 0)
+            row.async_to = went_to.get(r[0], 0)
             rows.append(row)
         return rows
 
@@ -201,6 +216,20 @@ class ClickHouseSource(Source):
         params["ids"] = trace_ids
         sql = self._links_in_sql("AND hasAny(`Links.TraceId`, {ids:Array(String)}) "
                                  "AND l.1 IN {ids:Array(String)}")
+        return {r[0]: int(r[1]) for r in self._rows(sql, params)}
+
+    def _async_to(self, trace_ids: list[str]) -> dict[str, int]:
+        """Per trace: the other traces in the window whose spans link to it (views.traces'
+        async_to, the window standing for what is loaded)."""
+        params = self._window_params()
+        params["ids"] = trace_ids
+        sql = f"""
+            SELECT l.1 AS tid, uniqExact(TraceId) AS n
+            FROM {self.target.qualified}
+            ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l
+            WHERE {self._IN_WINDOW} AND hasAny(`Links.TraceId`, {{ids:Array(String)}})
+              AND l.1 IN {{ids:Array(String)}} AND {_handoff("l.1", "l.2", "TraceId")}
+            GROUP BY tid"""
         return {r[0]: int(r[1]) for r in self._rows(sql, params)}
 
     # -- spans on demand ---------------------------------------------------------------------
