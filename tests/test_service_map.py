@@ -28,6 +28,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from async_trace_tui.cli import main
 from async_trace_tui.loading import default_sample, load
 from async_trace_tui.model import KIND_CONSUMER, STATUS_ERROR
+from async_trace_tui.views.map_layout import draw_map
 from async_trace_tui.views.render_map import map_lines
 from async_trace_tui.views.service_map import ServiceMap, build_map, layers, percentile
 
@@ -326,3 +327,42 @@ def test_sdk_scenario_matches_reference(sdk_request, write):
     assert edges[("email-worker", "email-worker", "async")]["count"] == 1
     assert m.service("email-worker").unresolved_links == 1
 
+
+
+# -- the drawing ------------------------------------------------------------------------------
+
+def test_sample_drawing(sample_map):
+    """Columns by call depth; solid sync, dotted async labelled with the p95 lag; each edge
+    on rows of its own at both ends."""
+    assert draw_map(sample_map).plain() == [
+        " ┌──────────┐        ┌──────────┐                      ┌───────────┐                           ┌──────────────┐",
+        " │ frontend │─×5────▶│ checkout │┄×1 p95 38.6 ms┄┄┄┄┄┄▶│ inventory │                        ╭┄▶│ email-worker │",
+        " └──────────┘        │          │┄×5 p95 6.33 s┄┄┄┄┄╮  └───────────┘                        ┆  └──────────────┘",
+        "                     └──────────┘                   ┆                                       ┆",
+        "                                                    ┆  ┌─────────────────┐                  ┆",
+        "                                                    ╰┄▶│ payments-worker │┄×1 p95 412.3 ms┄┄╯",
+        "                                                       └─────────────────┘",
+        "",
+    ]
+    ascii_lines = draw_map(sample_map, ascii_only=True).plain()
+    assert all(line.isascii() for line in ascii_lines)
+    assert "+.>| email-worker |" in ascii_lines[1] and "|-x5---->|" in ascii_lines[1]
+
+
+def test_drawing_routes_long_backward_and_self_edges(queue_file):
+    """A same-service edge is a line in its box; an edge that skips a column or runs
+    backwards goes round below the boxes, still ending in an arrow at its target."""
+    index, _ = load([queue_file])
+    m = build_map(index)
+    lines = draw_map(m).plain()
+    text = "\n".join(lines)
+    assert "⇢ itself ×1 p95 4.0 ms" in text  # api's CONSUMER child of its own publish
+    assert text.count("▶") == 2  # api ⇢ worker, worker → db
+    doc = m.as_json()
+    doc["edges"].append({"from": "db", "to": "api", "kind": "async", "count": 2, "errors": 0,
+                         "duration_p50_ns": 1, "duration_p95_ns": 1, "lag_p50_ns": 5,
+                         "lag_p95_ns": 5})
+    looped = draw_map(ServiceMap.from_json(doc, "service")).plain()
+    assert "\n".join(looped).count("▶") == 3
+    assert len(looped) == len(lines) + 1  # one lane below the boxes for the way back
+    assert "╰" in looped[-1] and "╯" in looped[-1]

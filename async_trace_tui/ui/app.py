@@ -41,15 +41,19 @@ from .commands import TraceTuiCommands
 from .dependencies_pane import DependenciesPane
 from .live_mode import LiveHeader, LiveMode
 from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
+from .services_pane import ServicesPane
 from .traces_pane import TracesPane
 from .waterfall_pane import WaterfallPane
 from .widgets.keybar import KeyBar
 from .widgets.line_list import LineList
+from .widgets.pair_list import PairList
+from .widgets.service_table import ServiceTable
 from .widgets.traces_table import PreparedRows, TracesTable
 from .widgets.waterfall import Waterfall
 
 TRACES_TAB = "traces-tab"
 DEPS_TAB = "deps-tab"
+SERVICES_TAB = "services-tab"
 WATERFALL_PREFIX = "wf-"
 EXIT_NOTHING_LOADED = 1
 
@@ -99,9 +103,10 @@ def _size(n: int) -> str:
 class TraceTuiApp(App[None]):
     """Build it with `create_app`."""
 
-    CSS_PATH = ["app.tcss", "dependencies.tcss"]
+    CSS_PATH = ["app.tcss", "dependencies.tcss", "services.tcss"]
     TITLE = "trace-tui"
     COMMANDS = App.COMMANDS | {TraceTuiCommands}
+    map_by = "service"  # the Services tab's groups (--by)
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -111,6 +116,7 @@ class TraceTuiApp(App[None]):
         Binding("t", "show_traces", "Traces tab", show=False),
         Binding("slash", "filter", "Filter traces", show=False),
         Binding("d", "show_dependencies", "Dependencies tab", show=False),
+        Binding("m", "show_services", "Services tab", show=False),
         Binding("right_square_bracket", "next_tab", "Next tab", show=False),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False),
         Binding("p", "live_pause", "Pause view"),  # live mode only (check_action)
@@ -184,6 +190,11 @@ class TraceTuiApp(App[None]):
     @property
     def deps_pane(self) -> DependenciesPane | None:
         found = self.query(DependenciesPane)
+        return found.first() if found else None
+
+    @property
+    def services_pane(self) -> ServicesPane | None:
+        found = self.query(ServicesPane)
         return found.first() if found else None
 
     def waterfall_tabs(self) -> list[str]:
@@ -354,6 +365,8 @@ class TraceTuiApp(App[None]):
             pane = self.deps_pane
             if pane is not None:
                 pane.dep_tree.focus()
+        elif tab_id == SERVICES_TAB and (services := self.services_pane) is not None:
+            services.focus_main()
         elif tab_id.startswith(WATERFALL_PREFIX):
             found = self.tabs.query(f"#{tab_id} Waterfall")
             if found:
@@ -430,6 +443,9 @@ class TraceTuiApp(App[None]):
     async def on_dependencies_pane_open_trace(self, m: DependenciesPane.OpenTrace) -> None:
         await self.open_waterfall(m.trace_index, m.row)
 
+    async def on_services_pane_open_span(self, m: ServicesPane.OpenSpan) -> None:
+        await self.open_dependencies(m.row)
+
     async def on_waterfall_span_chosen(self, m: Waterfall.SpanChosen) -> None:
         await self.open_dependencies(m.row)
 
@@ -485,6 +501,7 @@ class TraceTuiApp(App[None]):
             ]),
             ("Waterfall tabs", own_bindings([Waterfall, LineList])),
             ("Dependencies tab", own_bindings(dependency_classes())),
+            ("Services tab", own_bindings([ServicesPane, ServiceTable, PairList])),
         ]
 
     def action_report(self) -> None:
@@ -498,6 +515,22 @@ class TraceTuiApp(App[None]):
         if self.deps_pane is not None:
             self.tabs.active = DEPS_TAB
             self._focus_tab(DEPS_TAB)
+
+    async def action_show_services(self) -> None:
+        """The Services tab (the async service map), made on first use; shown again, it
+        rebuilds the map if the index grew since (live)."""
+        if self.loading or self.index is None:
+            self.say("Still loading: the service map is built when the load is done.", timeout=4)
+            return
+        pane = self.services_pane
+        if pane is None:
+            pane = ServicesPane(self.index, by=self.map_by, ascii=self.ascii, id="services")
+            await self.tabs.add_pane(TabPane(Content("Services"), pane, id=SERVICES_TAB))
+        else:
+            pane.refresh_map(self.index)
+        self.tabs.active = SERVICES_TAB
+        self._focus_tab(SERVICES_TAB)
+        self.refresh_bindings()
 
     def _tab_ids(self) -> list[str]:
         return [p.id for p in self.tabs.query(TabPane) if p.id]
@@ -581,6 +614,8 @@ class TraceTuiApp(App[None]):
             ("Traces: reverse the sort", "key S", self.action_reverse_sort),
             ("Traces: open the selected trace's waterfall", "key o", self.action_open_waterfall),
             ("Dependencies: show the tab", "key d", self.action_show_dependencies),
+            ("Services: the async service map (who hands work to whom, queue lag)", "key m",
+             self.action_show_services),
             ("Dependencies: group by the next key", "key g", self.action_cycle_group),
             ("Dependencies: next aggregation (avg, max, min, sum)", "key a",
              self.action_cycle_agg),
@@ -681,6 +716,7 @@ def run_app(files: Sequence[str], args: argparse.Namespace,
                          hide_internal=args.hide_internal, async_cap=args.async_cap,
                          ascii=args.ascii, trace=args.trace, span=args.span, live=live,
                          max_bytes=args.max_bytes, source=source)
+        app.map_by = getattr(args, "by", "service")  # cli.main checked it
     except (_UsageError, ValueError, SourceError) as e:
         print(f"trace-tui: {e}", file=sys.stderr)
         return 2

@@ -3,13 +3,12 @@ per service of its outgoing edges, → sync and ⇢ async, the most frequent fir
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from typing import TextIO
 
 from rich.cells import cell_len, set_cell_size
 
+from ..textsafe import safe_json_dumps
 from .format import duration, safe_text
 from .service_map import MapEdge, MapService, ServiceMap, layers
 
@@ -17,8 +16,6 @@ from .service_map import MapEdge, MapService, ServiceMap, layers
 MARKS = {False: {"sync": "→", "async": "⇢"}, True: {"sync": "->", "async": ".>"}}
 HEADINGS = ("calls", "errors", "p50 dur", "p95 dur", "p50 lag", "p95 lag")
 MAX_NAME = 40
-# What json.dumps leaves as is but SPEC §5 wants escaped: DEL, C1 and the bidi overrides.
-_UNSAFE_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def mark(edge: MapEdge, ascii_only: bool = False) -> str:
@@ -111,8 +108,7 @@ def write_map(service_map: ServiceMap, out: TextIO, as_json: bool = False,
               ascii_only: bool = False) -> None:
     """`--map` (text) or `--map --json` (SPEC §9) to `out`."""
     if as_json:
-        text = json.dumps(service_map.as_json(), indent=1, ensure_ascii=False)
-        out.write(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+        out.write(safe_json_dumps(service_map.as_json(), indent=1) + "\n")
         return
     encodable = can_encode(out)
     for line in map_lines(service_map, ascii_only or not encodable):

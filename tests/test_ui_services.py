@@ -1,0 +1,157 @@
+"""The Services tab (the async service map) driven with Pilot, keyboard only, on the bundled
+sample (sample_data/generate.py: frontend -> checkout sync, checkout => payments-worker
+through five batch links, checkout => inventory as a CONSUMER child, payments-worker =>
+email-worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from async_trace_tui.ui.app import DEPS_TAB, SERVICES_TAB, create_app
+from async_trace_tui.ui.services_pane import ServicesPane
+from async_trace_tui.ui.widgets.map_drawing import MapDrawingView
+
+
+def run_async(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def screen_lines(app) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def services_shown(app, pilot, timeout: float = 20.0) -> ServicesPane:
+    """Wait for the load, press m, wait for the map."""
+    waited = 0.0
+    while app.loading:
+        await pilot.pause(0.02)
+        waited += 0.02
+        assert waited < timeout, "the load did not finish"
+    await pilot.press("m")
+    pane = app.services_pane
+    assert pane is not None and app.tabs.active == SERVICES_TAB
+    while pane.service_map is None:
+        await pilot.pause(0.02)
+        waited += 0.02
+        assert waited < timeout, "the map was never built"
+    await pilot.pause()
+    return pane
+
+
+def row_texts(pane: ServicesPane) -> list[str]:
+    table = pane.table
+    return [table.cells(i)[0].strip() for i in range(table.row_count)]
+
+
+@run_async
+async def test_services_tab_keyboard_only_down_to_the_dependencies_view():
+    app = create_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await services_shown(app, pilot)
+        table = pane.table
+        assert table.has_focus
+        # call depth order, each service's edges out then in
+        assert row_texts(pane)[:7] == [
+            "frontend  16 spans · 1 error · 5 traces", "→ checkout",
+            "checkout  20 spans · 0 errors · 5 traces", "⇢ payments-worker", "⇢ inventory",
+            "← frontend", "inventory  3 spans · 0 errors · 1 trace"]
+
+        await pilot.press("s")  # by calls, the busiest first
+        assert table.sort_key == "calls"
+        await pilot.press("s", "s", "s")  # error rate, p95 duration, p95 lag
+        assert table.sort_key == "lag"
+        assert row_texts(pane)[1] == "⇢ payments-worker"  # p95 lag 6.33 s: the longest wait
+
+        await pilot.press("slash", "p", "a", "y", "enter")
+        assert pane.filter_input.value == "pay" and table.has_focus
+        # checkout only for its edge to payments-worker; payments-worker whole
+        assert row_texts(pane) == ["checkout  20 spans · 0 errors · 5 traces",
+                                   "⇢ payments-worker",
+                                   "payments-worker  7 spans · 1 error · 1 trace",
+                                   "⇠ checkout", "⇢ email-worker",
+                                   "email-worker  3 spans · 0 errors · 1 trace · "
+                                   "1 unresolved link (to spans not loaded)",
+                                   "⇠ payments-worker"]
+        await pilot.press("down", "enter")
+        pairs = pane.pair_list
+        assert pairs.display and pairs.has_focus and not table.display
+        while not pairs.pairs:
+            await pilot.pause(0.02)
+        idx = app.index
+        # the five producers, the longest queue lag first (6.33 s ... 1.24 s)
+        assert [p.lag for p in pairs.pairs] == [6_329_300_000, 4_908_800_000, 3_466_900_000,
+                                                2_452_400_000, 1_240_000_000]
+        text = "\n".join(screen_lines(app))
+        assert "checkout ⇢ payments-worker  5 async pairs" in text and "6.33 s" in text
+
+        await pilot.press("escape")  # back to the table, the filter kept
+        assert table.display and table.has_focus and pane.filter_input.value == "pay"
+        await pilot.press("enter", "down", "enter")  # the second slowest pair
+        assert app.tabs.active == DEPS_TAB
+        effect = pairs.pairs[1].effect
+        assert app.deps_pane.focus_row == effect
+        assert idx.service(effect) == "payments-worker" and idx.name[effect] == "orders process"
+
+        await pilot.press("m")  # back to the map, where we were: the pairs
+        assert app.tabs.active == SERVICES_TAB and pairs.has_focus and pairs.cursor == 1
+        await pilot.press("escape")
+        assert table.has_focus
+
+
+@run_async
+async def test_drawing_where_it_fits_table_alone_when_narrow():
+    app = create_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await services_shown(app, pilot)
+        drawing = pane.query_one(MapDrawingView)
+        assert drawing.display
+        text = "\n".join(screen_lines(app))
+        assert "│ payments-worker │" in text and "p95 6.33 s" in text and "×5" in text
+        assert "┄" in text and "─" in text  # dotted async, solid sync
+
+        await pilot.resize_terminal(80, 40)
+        await pilot.pause(0.1)
+        assert not drawing.display
+        text = "\n".join(screen_lines(app))
+        assert "│ payments-worker │" not in text
+        assert "⇢ payments-worker" in text and "p95 lag" in text  # the table, whole
+
+
+@run_async
+async def test_ascii_services_tab():
+    app = create_app(ascii=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await services_shown(app, pilot)
+        text = "\n".join(screen_lines(app)[2:-2])  # the tab's own lines
+        assert ".> payments-worker" in text and "-> checkout" in text
+        assert "| payments-worker |" in text
+        assert text.isascii()
+
+
+@run_async
+async def test_services_in_help_and_palette():
+    app = create_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await services_shown(app, pilot)
+        sections = dict(app.help_sections())
+        keys = sections["Services tab"]
+        for want in [("s", "Sort"), ("S", "Reverse sort"), ("/", "Filter"), ("esc", "Back"),
+                     ("enter", "Span pairs"), ("enter", "Dependencies of pair")]:
+            assert want in keys
+        assert "m" in dict(sections["Everywhere"])
+        assert any(help_text == "key m" for _, help_text, _ in app.palette_actions())
+
+
+@run_async
+async def test_map_by_resource_key_in_the_tab():
+    app = create_app()
+    app.map_by = "resource:host.name"  # what --by sets
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await services_shown(app, pilot)
+        names = [s.name for s in pane.service_map.services]
+        assert "payments-worker-84f6d9c7b-9lpkd" in names and len(names) == 5
