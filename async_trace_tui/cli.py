@@ -226,10 +226,13 @@ def _list(source: Any, args: argparse.Namespace) -> int:
 
 def _map(source: Any, args: argparse.Namespace) -> int:
     from .views.render_map import write_map
-    from .views.service_map import build_map
+    from .views.service_map import ServiceMap, build_map
 
-    write_map(build_map(source.index, args.by), sys.stdout, as_json=args.json,
-              ascii_only=args.ascii)
+    # A store computes the §9 JSON itself (SQL aggregates under views/service_map.py's rules).
+    compute = getattr(source, "service_map_json", None)
+    service_map = (ServiceMap.from_json(compute(args.by), args.by) if compute is not None
+                   else build_map(source.index, args.by))
+    write_map(service_map, sys.stdout, as_json=args.json, ascii_only=args.ascii)
     return EXIT_OK
 
 

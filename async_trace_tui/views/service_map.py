@@ -33,9 +33,10 @@ ClickHouse store computes `--map` as SQL aggregates) must follow exactly these.
 6. **Order** (deterministic JSON): services by name, edges by (from, to, kind), names
    compared by code point (what ClickHouse's byte-wise ORDER BY on UTF-8 gives too).
 
-A source that computes the §9 JSON elsewhere (the ClickHouse store, as SQL aggregates) turns
-it into a map with `ServiceMap.from_json`: the text form and the Services tab read it as they
-read one built here (only its span pairs are missing).
+A source that computes the §9 JSON elsewhere (the ClickHouse store, as SQL aggregates) offers
+`service_map_json(by) -> dict`; `--map` then turns it into a map with `ServiceMap.from_json`,
+which the text form and the Services tab read as they read one built here (only its span
+pairs are missing).
 
 Parent ids that loop (A's parent B, B's parent A) are kept as the file has them until the
 dependencies view needs a tree (the index then breaks each loop at its earliest span), so a
