@@ -95,23 +95,17 @@ def map_lines(service_map: ServiceMap, ascii_only: bool = False) -> Iterator[str
             yield f"  {marks[e.kind]:<2} {_fit(safe_text(e.target), name_w)}  {cells}"
 
 
-def can_encode(stream: TextIO, text: str = "→⇢µ…") -> bool:
-    """Whether `stream` can write the map's glyphs (LANG=C, PYTHONIOENCODING=ascii: not)."""
-    try:
-        text.encode(getattr(stream, "encoding", None) or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
-
-
 def write_map(service_map: ServiceMap, out: TextIO, as_json: bool = False,
               ascii_only: bool = False) -> None:
     """`--map` (text) or `--map --json` (SPEC §9) to `out`."""
     if as_json:
-        out.write(safe_json_dumps(service_map.as_json(), indent=1) + "\n")
+        text = safe_json_dumps(service_map.as_json(), indent=1) + "\n"
+        buf = getattr(out, "buffer", None)  # JSON is UTF-8 whatever the stream's encoding
+        if buf is None:
+            out.write(text)
+        else:
+            out.flush()
+            buf.write(text.encode())
         return
-    encodable = can_encode(out)
-    for line in map_lines(service_map, ascii_only or not encodable):
-        if not encodable:  # names the stream cannot write either: visible escapes
-            line = line.encode("ascii", "backslashreplace").decode("ascii")
+    for line in map_lines(service_map, ascii_only):  # cli/output.py chose ascii_only
         out.write(line + "\n")
