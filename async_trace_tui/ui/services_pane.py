@@ -30,7 +30,7 @@ from .widgets.pair_list import PairList
 from .widgets.service_table import ServiceTable
 
 MAX_PAIRS = 1000  # pairs listed per edge, the slowest first
-FILTER_HELP = "service name - esc clears"
+FILTER_HELP = "service name · esc clears"
 
 
 class ServicesPane(Vertical):
@@ -76,7 +76,8 @@ class ServicesPane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="services-filter-bar"):
             yield Label(Text("/ "), id="services-filter-label")
-            yield FilterInput(placeholder=FILTER_HELP, id="services-filter")
+            yield FilterInput(placeholder=FILTER_HELP.replace("·", "-") if self.ascii else FILTER_HELP,
+                              id="services-filter")
         yield MapDrawingView(id="services-drawing")
         yield ServiceTable(ascii=self.ascii, id="services-table")
         yield Static(id="pairs-title")

@@ -53,7 +53,7 @@ import heapq
 import json
 from array import array
 from collections import defaultdict
-from itertools import compress, count, islice, repeat
+from itertools import compress, repeat
 from operator import ne, sub
 from typing import Any
 
@@ -62,6 +62,9 @@ from ..model import KIND_CONSUMER, STATUS_ERROR, Resource
 
 SYNC = "sync"
 ASYNC = "async"
+# Rows per C-speed call: a map built in a worker thread must not hold the interpreter (and
+# with it the TUI's screen and keys) for more than a few milliseconds at a time.
+_SLICE = 1 << 16
 
 
 class MapSpecError(ValueError):
@@ -265,9 +268,11 @@ def build_map(index: SpanIndex, by: str = "service") -> ServiceMap:
                 spans.append(0)
                 traces.append(set())
             by_resource[id(res)] = g
-        gid.extend(repeat(g, stop - first))
         spans[g] += stop - first
-        traces[g].update(trace[first:stop])
+        for lo in range(first, stop, _SLICE):
+            hi = min(stop, lo + _SLICE)
+            gid.extend(repeat(g, hi - lo))
+            traces[g].update(trace[lo:hi])
     if len(gid) < n:  # rows outside any block (none today): no group to count them in
         n = len(gid)
     ngroups = len(names)
@@ -275,11 +280,14 @@ def build_map(index: SpanIndex, by: str = "service") -> ServiceMap:
     parent, kind, status = index.parent, index.kind, index.status
     # The group of each row's parent (a root's -1 reads the last row's group: roots are
     # dropped below). Rows whose parent is in another group are the sync candidates.
-    pg = array("l", map(gid.__getitem__, islice(parent, n)))
+    pg = array("l")
     sync: defaultdict[int, list[int]] = defaultdict(list)
-    for r in compress(count(), map(ne, pg, gid)):
-        if parent[r] >= 0 and kind[r] != KIND_CONSUMER:
-            sync[pg[r] * ngroups + gid[r]].append(r)
+    for lo in range(0, n, _SLICE):
+        hi = min(n, lo + _SLICE)
+        pg.extend(map(gid.__getitem__, parent[lo:hi]))
+        for r in compress(range(lo, hi), map(ne, pg[lo:hi], gid[lo:hi])):
+            if parent[r] >= 0 and kind[r] != KIND_CONSUMER:
+                sync[pg[r] * ngroups + gid[r]].append(r)
 
     async_pairs: defaultdict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     r = kind.find(KIND_CONSUMER, 0, n)
@@ -334,12 +342,23 @@ def _edge(index: SpanIndex, names: list[str], ngroups: int, k: int, kind: str,
     e = MapEdge(names[a], names[b], kind, causes, effects)
     start, end = index.start, index.end
     e.errors = bytes(map(index.status.__getitem__, effects)).count(STATUS_ERROR)
-    durations = sorted(map(sub, map(end.__getitem__, effects), map(start.__getitem__, effects)))
+    durations = _sorted_differences(end, effects, start, effects)
     e.duration_p50, e.duration_p95 = percentile(durations, 50), percentile(durations, 95)
     if kind == ASYNC:
-        lags = sorted(map(sub, map(start.__getitem__, effects), map(end.__getitem__, causes)))
+        lags = _sorted_differences(start, effects, end, causes)
         e.lag_p50, e.lag_p95 = percentile(lags, 50), percentile(lags, 95)
     return e
+
+
+def _sorted_differences(a: array[int], rows_a: list[int], b: array[int],
+                        rows_b: list[int]) -> list[int]:
+    """a[rows_a[i]] - b[rows_b[i]] for every i, ascending (made in slices: see _SLICE)."""
+    out: list[int] = []
+    for lo in range(0, len(rows_a), _SLICE):
+        hi = lo + _SLICE
+        out.extend(map(sub, map(a.__getitem__, rows_a[lo:hi]), map(b.__getitem__, rows_b[lo:hi])))
+    out.sort()
+    return out
 
 
 def layers(service_map: ServiceMap) -> dict[str, int]:
