@@ -15,6 +15,9 @@ and batch. Then, in this process, prints medians over --repeat runs of:
   map          : views.service_map.build_map(index): services, edges, percentiles
   map + JSON   : the same and its §9 JSON as --map --json writes it
   by resource  : build_map(index, "resource:k8s.namespace.name")
+  longest stall: while the map is built in a thread (as the TUI's worker does), the longest
+                 a 1 ms ticker in the main thread (the TUI's event loop) waited, against the
+                 same ticker with nothing else running (its floor)
 
 The bar: the map of 1M spans under 2 s, i.e. a fraction of the load it follows.
 """
@@ -117,6 +120,33 @@ def timed(fn, *args) -> float:
     return time.perf_counter() - began
 
 
+def longest_stall(work=None) -> float:
+    """The longest gap between ticks of a 1 ms sleep loop while `work()` runs in a thread
+    (or for 0.5 s with no work)."""
+    import threading
+
+    done = threading.Event()
+    thread = None
+    if work is not None:
+        def run() -> None:
+            work()
+            done.set()
+        thread = threading.Thread(target=run)
+        thread.start()
+    else:
+        threading.Timer(0.5, done.set).start()
+    worst = 0.0
+    last = time.perf_counter()
+    while not done.is_set():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        worst = max(worst, now - last)
+        last = now
+    if thread is not None:
+        thread.join()
+    return worst
+
+
 def map_json(index) -> None:
     write_map(build_map(index), io.StringIO(), True)
 
@@ -131,7 +161,7 @@ def main() -> None:
         facts = generate(args.spans, path)
         print(f"{facts['spans']:,} spans, {facts['links']:,} links, "
               f"{os.path.getsize(path) / 1e6:.0f} MB protobuf; medians of {args.repeat} runs")
-        loads, maps, jsons, res = [], [], [], []
+        loads, maps, jsons, res, stalls, idle = [], [], [], [], [], []
         index = None
         for _ in range(args.repeat):
             index = None
@@ -143,6 +173,8 @@ def main() -> None:
                 maps.append(timed(build_map, index))
                 jsons.append(timed(map_json, index))
                 res.append(timed(build_map, index, "resource:k8s.namespace.name"))
+                stalls.append(longest_stall(lambda: build_map(index)))  # noqa: B023
+                idle.append(longest_stall())
         m = build_map(index)
         print(f"  {len(m.services)} services, {len(m.edges)} edges "
               f"({sum(e.is_async for e in m.edges)} async), "
@@ -152,6 +184,8 @@ def main() -> None:
         for label, xs in (("map", maps), ("map + JSON", jsons), ("by resource", res)):
             t = statistics.median(xs)
             print(f"  {label:<12}  {t:7.3f} s   {t / floor:5.2f}x the load")
+        print(f"  longest stall {1000 * statistics.median(stalls):7.1f} ms  (ticker alone: "
+              f"{1000 * statistics.median(idle):.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ about 8 s at 100,000 rows). Subclasses say how many rows there are and how to dr
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
@@ -53,6 +55,9 @@ class LineList(ScrollView, can_focus=True):
     ]
 
     HEADER_HEIGHT = 1
+    # What `named_style(name)` serves: name -> (component class, True for its colour and
+    # text attributes only: see `foreground`). Subclasses list their COMPONENT_CLASSES here.
+    NAMED_STYLES: ClassVar[dict[str, tuple[str, bool]]] = {}
     # A double click chooses a row; Textual's select-all-text of the widget means nothing
     # for rows drawn on demand.
     ALLOW_SELECT = False
@@ -68,6 +73,7 @@ class LineList(ScrollView, can_focus=True):
         self._strip_cache: dict[tuple[int, int], Strip] = {}
         self._cache_width = -1
         self._base: Style | None = None
+        self._named: dict[str, Style] | None = None
 
     # -- what subclasses provide ---------------------------------------------------------
 
@@ -123,6 +129,7 @@ class LineList(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strip_cache.clear()
         self._base = None
+        self._named = None
         self._styles_changed()
 
     @property
@@ -134,6 +141,14 @@ class LineList(ScrollView, can_focus=True):
 
     def _styles_changed(self) -> None:
         """Theme or CSS changed: forget computed styles."""
+
+    def named_style(self, name: str) -> Style:
+        """A style of NAMED_STYLES, computed once per theme."""
+        if self._named is None:
+            get = self.get_component_rich_style
+            self._named = {n: foreground(get(c)) if fg else get(c)
+                           for n, (c, fg) in self.NAMED_STYLES.items()}
+        return self._named[name]
 
     def _scroll_cursor_into_view(self, center: bool = False) -> None:
         page = self.page_height

@@ -13,7 +13,7 @@ from ...index import SpanIndex
 from ...views.format import duration, safe_text, short_id
 from ...views.render_map import lag_text
 from ...views.service_map import MapEdge, SpanPair
-from .line_list import LineList, fit, foreground
+from .line_list import LineList, fit
 
 GAP = 2
 LAG_W = 16
@@ -27,17 +27,15 @@ class PairList(LineList):
     COMPONENT_CLASSES = {"pair-list--header", "pair-list--cursor", "pair-list--cursor-blurred",
                          "pair-list--dim", "pair-list--error"}
 
+    NAMED_STYLES = {
+        "header": ("pair-list--header", False), "cursor": ("pair-list--cursor", False),
+        "blurred": ("pair-list--cursor-blurred", False), "dim": ("pair-list--dim", True),
+        "error": ("pair-list--error", True),
+    }
+
     DEFAULT_CSS = """
     PairList { height: 1fr; background: $surface; }
-    PairList > .pair-list--header { background: $panel; color: $foreground; text-style: bold; }
-    PairList > .pair-list--cursor {
-        background: $block-cursor-background; color: $block-cursor-foreground;
-        text-style: $block-cursor-text-style;
-    }
-    PairList > .pair-list--cursor-blurred {
-        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        text-style: $block-cursor-blurred-text-style;
-    }
+    /* header and cursor: services.tcss, shared with ServiceTable */
     PairList > .pair-list--dim { color: $text-muted; }
     PairList > .pair-list--error { color: $text-error; text-style: bold; }
     """
@@ -54,7 +52,6 @@ class PairList(LineList):
         self.index: SpanIndex | None = None
         self.edge: MapEdge | None = None
         self.pairs: list[SpanPair] = []
-        self._styles: dict[str, Style] | None = None
 
     def set_pairs(self, index: SpanIndex | None, edge: MapEdge | None,
                   pairs: list[SpanPair]) -> None:
@@ -83,22 +80,8 @@ class PairList(LineList):
             return "this map was computed elsewhere: no span pairs to list"
         return "finding the slowest pairs" + ("..." if self.ascii else "…") if self.edge.count else "no pairs"
 
-    def _styles_changed(self) -> None:
-        self._styles = None
-
-    def _style(self, name: str) -> Style:
-        if self._styles is None:
-            get = self.get_component_rich_style
-            self._styles = {
-                "header": get("pair-list--header"), "cursor": get("pair-list--cursor"),
-                "blurred": get("pair-list--cursor-blurred"),
-                "dim": foreground(get("pair-list--dim")),
-                "error": foreground(get("pair-list--error")),
-            }
-        return self._styles[name]
-
     def dim_style(self) -> Style:
-        return self._style("dim")
+        return self.named_style("dim")
 
     def _span_w(self, width: int) -> int:
         return max(MIN_SPAN, (width - 1 - LAG_W - DUR_W - 3 * GAP) // 2)
@@ -107,7 +90,7 @@ class PairList(LineList):
         return 1 + LAG_W + DUR_W + 2 * self._span_w(width) + 3 * GAP
 
     def render_header(self, width: int) -> list[Segment]:
-        h = self._style("header")
+        h = self.named_style("header")
         sync = self.edge is not None and not self.edge.is_async
         sw = self._span_w(width)
         first = "lag" if not sync else ""
@@ -131,7 +114,7 @@ class PairList(LineList):
         idx = self.index
         base = self.base_style
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "blurred")
+            base = base + self.named_style("cursor" if self.has_focus else "blurred")
         sw = self._span_w(width)
         err = idx is not None and idx.is_error(pair.effect)
         mark = (" !" if self.ascii else " ✗") if err else ""
@@ -139,9 +122,9 @@ class PairList(LineList):
             Segment(" " + fit(lag_text(pair.lag, self.micro) if pair.lag is not None else "",
                               LAG_W, right=True), base),
             Segment(" " * GAP + fit(duration(pair.duration, self.micro), DUR_W, right=True), base),
-            Segment(" " * GAP + fit(self._span_text(pair.cause), sw), base + self._style("dim")),
+            Segment(" " * GAP + fit(self._span_text(pair.cause), sw), base + self.named_style("dim")),
             Segment(" " * GAP + fit(self._span_text(pair.effect) + mark, sw),
-                    base + self._style("error") if err else base),
+                    base + self.named_style("error") if err else base),
         ]
         used = 1 + LAG_W + DUR_W + 2 * sw + 3 * GAP
         if used < width:

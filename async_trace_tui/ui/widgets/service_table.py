@@ -14,7 +14,7 @@ from ...views.format import duration, safe_text
 from ...views.map_rows import IN, OUT, SORT_CYCLE, SORT_TITLES, MapRow, map_rows
 from ...views.render_map import lag_text, service_summary
 from ...views.service_map import MapEdge, ServiceMap
-from .line_list import LineList, fit, foreground
+from .line_list import LineList, fit
 
 # (title, sort key it shows) of the figure columns, after the name column.
 FIGURES = (("calls", "calls"), ("errors", "errors"), ("p50 dur", ""), ("p95 dur", "duration"),
@@ -44,18 +44,18 @@ class ServiceTable(LineList):
         "service-table--error", "service-table--async",
     }
 
+    NAMED_STYLES = {
+        "header": ("service-table--header", False),
+        "sorted": ("service-table--header-sorted", False),
+        "cursor": ("service-table--cursor", False),
+        "blurred": ("service-table--cursor-blurred", False),
+        "service": ("service-table--service", True), "dim": ("service-table--dim", True),
+        "error": ("service-table--error", True), "async": ("service-table--async", True),
+    }
+
     DEFAULT_CSS = """
     ServiceTable { height: 1fr; background: $surface; }
-    ServiceTable > .service-table--header { background: $panel; color: $foreground; text-style: bold; }
     ServiceTable > .service-table--header-sorted { background: $panel; color: $text-accent; text-style: bold; }
-    ServiceTable > .service-table--cursor {
-        background: $block-cursor-background; color: $block-cursor-foreground;
-        text-style: $block-cursor-text-style;
-    }
-    ServiceTable > .service-table--cursor-blurred {
-        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        text-style: $block-cursor-blurred-text-style;
-    }
     ServiceTable > .service-table--service { color: $text-secondary; text-style: bold; }
     ServiceTable > .service-table--dim { color: $text-muted; }
     ServiceTable > .service-table--error { color: $text-error; text-style: bold; }
@@ -84,7 +84,6 @@ class ServiceTable(LineList):
         self._cells: dict[int, tuple[str, ...]] = {}
         self._widths = [len(t) + 2 for t, _ in FIGURES]
         self._longest = MIN_NAME  # the longest edge name cell
-        self._styles: dict[str, Style] | None = None
 
     # -- data -----------------------------------------------------------------------------
 
@@ -192,26 +191,8 @@ class ServiceTable(LineList):
 
     # -- rendering ------------------------------------------------------------------------
 
-    def _styles_changed(self) -> None:
-        self._styles = None
-
-    def _style(self, name: str) -> Style:
-        if self._styles is None:
-            get = self.get_component_rich_style
-            self._styles = {
-                "header": get("service-table--header"),
-                "sorted": get("service-table--header-sorted"),
-                "cursor": get("service-table--cursor"),
-                "blurred": get("service-table--cursor-blurred"),
-                "service": foreground(get("service-table--service")),
-                "dim": foreground(get("service-table--dim")),
-                "error": foreground(get("service-table--error")),
-                "async": foreground(get("service-table--async")),
-            }
-        return self._styles[name]
-
     def dim_style(self) -> Style:
-        return self._style("dim")
+        return self.named_style("dim")
 
     def empty_message(self) -> str:
         if self.service_map is None:
@@ -221,7 +202,7 @@ class ServiceTable(LineList):
         return "no services"
 
     def render_header(self, width: int) -> list[Segment]:
-        header, sorted_style = self._style("header"), self._style("sorted")
+        header, sorted_style = self.named_style("header"), self.named_style("sorted")
         arrow = ("v" if self.sort_reverse else "^") if self.ascii else ("▼" if self.sort_reverse else "▲")
         name_w = self._name_width(width)
         title = "service / edge" + (f" {arrow}" if self.sort_key in ("flow", "name") else "")
@@ -241,7 +222,7 @@ class ServiceTable(LineList):
         row = self.rows[index]
         base = self.base_style
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "blurred")
+            base = base + self.named_style("cursor" if self.has_focus else "blurred")
         cells = self.cells(index)
         name_w = self._name_width(width)
         segs: list[Segment] = []
@@ -249,19 +230,19 @@ class ServiceTable(LineList):
             name = safe_text(row.service.name)
             first = fit(" " + cells[0], width)
             head, tail = first[:len(name) + 1], first[len(name) + 1:]
-            segs.append(Segment(head, base + self._style("service")))
-            segs.append(Segment(tail, base + self._style("dim")))
+            segs.append(Segment(head, base + self.named_style("service")))
+            segs.append(Segment(tail, base + self.named_style("dim")))
             used = width
         else:
             e = row.edge
-            line = base + self._style("async") if e.is_async else base
+            line = base + self.named_style("async") if e.is_async else base
             segs.append(Segment(fit(" " + cells[0], name_w + 1), line))
             for n, (c, w) in enumerate(zip(cells[1:], self._widths, strict=True)):
                 style = base
                 if n == 1 and e.errors:
-                    style = base + self._style("error")
+                    style = base + self.named_style("error")
                 elif not c or c == "-":
-                    style = base + self._style("dim")
+                    style = base + self.named_style("dim")
                 segs.append(Segment(" " * GAP + fit(c, w, right=True), style))
             used = name_w + 1 + sum(self._widths) + GAP * len(FIGURES)
         if used < width:
