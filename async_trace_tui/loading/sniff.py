@@ -135,6 +135,7 @@ class Budget:
 # of after --max-bytes (seconds to minutes, and that much memory).
 _OUT_STEP = 1 << 22
 _RUN_LIMIT = 64 << 20
+_TAIL_CHECK = 4096
 _GZIP_IN_STEP = 1 << 16
 # zstd cannot bound its output per call, only its input: a 4-byte RLE block inflates to at
 # most 128 KiB, so 2 KiB of input at most to 64 MiB.
@@ -171,17 +172,28 @@ class _Inflated:
         if not n:
             return
         self.budget.spend(n)
-        b = chunk[0]
-        if chunk[-1] == b and chunk[n // 2] == b and chunk.count(b) == n:
-            self.run = self.run + n if b == self.run_byte else n
-            self.run_byte = b
-            if self.run > _RUN_LIMIT:
-                raise InputTooLarge(
-                    f"inflates to a run of over {_RUN_LIMIT >> 20} MiB of the byte 0x{b:02x}: "
-                    "a decompression bomb, not trace data; reading stopped")
-        else:
-            self.run_byte = -1
         self.data += chunk
+        # The run of one byte value that ends the output so far: one that goes on from the
+        # last chunk, or one that ends this chunk (each cheap to rule out for real data).
+        rest = n
+        if chunk[0] == self.run_byte:
+            rest = len(chunk.lstrip(chunk[:1]))
+            self.run += n - rest
+            self._check()
+        if rest:
+            tail = chunk[-_TAIL_CHECK:]
+            b = tail[-1]
+            if tail.count(b) != len(tail):
+                self.run_byte, self.run = -1, 0
+                return
+            self.run_byte, self.run = b, rest - len(chunk[n - rest:].rstrip(tail[-1:]))
+            self._check()
+
+    def _check(self) -> None:
+        if self.run > _RUN_LIMIT:
+            raise InputTooLarge(
+                f"inflates to a run of over {_RUN_LIMIT >> 20} MiB of the byte 0x{self.run_byte:02x}: "
+                "a decompression bomb, not trace data; reading stopped")
 
 
 def decompress(data: bytes | bytearray, budget: Budget | None = None,
