@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 from ..gcpause import paused_gc
+from ..textsafe import safe_json_dumps
 from .flow import Flow, distribution, parse_operation, spans_of_operation
 from .flow_render import (
     FLOW_STYLES,
@@ -86,8 +86,8 @@ def run(source: Source, args: argparse.Namespace, error: type[Exception]) -> int
 
 
 def _write_json(doc: dict[str, Any]) -> None:
-    # ensure_ascii: every control character and bidi override leaves as \\uXXXX (SPEC §5)
-    sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=True) + "\n")
+    # Every control character (DEL too) and bidi override leaves as \\uXXXX (SPEC §5)
+    sys.stdout.write(safe_json_dumps(doc, indent=1, ensure_ascii=True) + "\n")
 
 
 def _write_lines(lines: list[Parts]) -> None:

@@ -3,10 +3,10 @@ nests 100,000 objects, deeper than any recursive encoder goes."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from ..textsafe import safe_json_dumps
 from .dependencies import DependencyView, DepNode
 
 
@@ -41,8 +41,11 @@ def view_header(view: DependencyView) -> dict[str, Any]:
     }
 
 
-def json_chunks(view: DependencyView) -> Iterator[str]:
-    head = json.dumps(view_header(view))
+def json_chunks(view: DependencyView, ensure_ascii: bool = False) -> Iterator[str]:
+    """The view's JSON in pieces, every string escaped by `textsafe` (C0, DEL, C1, bidi
+    controls and other invisibles as \\uXXXX); `ensure_ascii` for a stream that cannot
+    write UTF-8."""
+    head = safe_json_dumps(view_header(view), ensure_ascii=ensure_ascii)
     yield head[:-1] + ', "root": '
     # Each stack entry is a node to open, or a closing string to emit.
     stack: list[DepNode | str] = [view.root]
@@ -51,7 +54,7 @@ def json_chunks(view: DependencyView) -> Iterator[str]:
         if isinstance(item, str):
             yield item
             continue
-        fields = json.dumps(node_fields(item), ensure_ascii=False)
+        fields = safe_json_dumps(node_fields(item), ensure_ascii=ensure_ascii)
         kids = item.children()
         if not kids:
             yield fields[:-1] + ', "children": []}'
