@@ -144,7 +144,20 @@ async def test_services_in_help_and_palette():
                      ("enter", "Span pairs"), ("enter", "Dependencies of pair")]:
             assert want in keys
         assert "m" in dict(sections["Everywhere"])
-        assert any(help_text == "key m" for _, help_text, _ in app.palette_actions())
+        actions = {name: (keys, run) for name, keys, run in app.palette_actions()}
+        assert [k for name, (k, _) in actions.items() if name.startswith("Services")] == [
+            "key m", "key s", "key /"]
+        app.action_show_traces()
+        await next(run for name, (_, run) in actions.items()
+                   if name.startswith("Services: sort"))()
+        assert app.tabs.active == SERVICES_TAB and app.services_pane.table.sort_key == "calls"
+        await pilot.pause()
+        app.action_show_traces()
+        await pilot.pause()
+        await next(run for name, (_, run) in actions.items()
+                   if name.startswith("Services: filter"))()
+        await pilot.pause(0.1)
+        assert app.tabs.active == SERVICES_TAB and app.services_pane.filter_input.has_focus
 
 
 @run_async

@@ -532,6 +532,18 @@ class TraceTuiApp(App[None]):
         self._focus_tab(SERVICES_TAB)
         self.refresh_bindings()
 
+    async def action_services_sort(self) -> None:
+        await self.action_show_services()
+        if (pane := self.services_pane) is not None:
+            pane.close_pairs()
+            pane.table.action_cycle_sort()
+
+    async def action_services_filter(self) -> None:
+        await self.action_show_services()
+        if (pane := self.services_pane) is not None:
+            # after the tab switch has focused the table
+            self.call_after_refresh(pane.action_start_filter)
+
     def _tab_ids(self) -> list[str]:
         return [p.id for p in self.tabs.query(TabPane) if p.id]
 
@@ -616,6 +628,8 @@ class TraceTuiApp(App[None]):
             ("Dependencies: show the tab", "key d", self.action_show_dependencies),
             ("Services: the async service map (who hands work to whom, queue lag)", "key m",
              self.action_show_services),
+            ("Services: sort by the next column", "key s", self.action_services_sort),
+            ("Services: filter by service", "key /", self.action_services_filter),
             ("Dependencies: group by the next key", "key g", self.action_cycle_group),
             ("Dependencies: next aggregation (avg, max, min, sum)", "key a",
              self.action_cycle_agg),
