@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 
 from async_trace_tui.ui.app import DEPS_TAB, SERVICES_TAB, create_app
 from async_trace_tui.ui.services_pane import ServicesPane
@@ -168,3 +169,33 @@ async def test_map_by_resource_key_in_the_tab():
         pane = await services_shown(app, pilot)
         names = [s.name for s in pane.service_map.services]
         assert "payments-worker-84f6d9c7b-9lpkd" in names and len(names) == 5
+
+
+@run_async
+async def test_a_grown_index_is_noted_and_m_rebuilds_the_map():
+    """Live mode grows the index in place: the tab says so, and m builds the map again."""
+    from async_trace_tui.loading import LoadReport, decode, default_sample
+
+    app = create_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await services_shown(app, pilot)
+        before = pane.service_map
+        assert before.service("frontend").spans == 16
+        # the sample again as a live request would bring it, under other trace ids
+        doc = json.loads(default_sample().read_text())
+        for rs in doc["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for sp in ss["spans"]:
+                    sp["traceId"] = "ff" + sp["traceId"][2:]
+                    for link in sp.get("links", []):
+                        link["traceId"] = "ff" + link["traceId"][2:]
+        batch, _ = decode(json.dumps(doc).encode(), "live", LoadReport())
+        app.index.append(batch)
+        pane._note_growth()
+        status = str(pane.query_one("#services-status").render())
+        assert "49 new spans since: m updates" in status
+        app.action_show_traces()
+        await pilot.press("m")
+        while pane.service_map is before or pane.building:
+            await pilot.pause(0.02)
+        assert pane.service_map.service("frontend").spans == 32

@@ -89,6 +89,13 @@ class ServicesPane(Vertical):
         self.pair_list.display = False
         self.query_one(MapDrawingView).display = False
         self.refresh_map()
+        # A live index grows under the map: say so (m builds it again), once a second.
+        self.set_interval(1.0, self._note_growth)
+
+    def _note_growth(self) -> None:
+        if self.service_map is not None and not self.building and self.display \
+                and len(self.index) != self._built_rows:
+            self._update_status()
 
     @property
     def table(self) -> ServiceTable:
@@ -255,7 +262,10 @@ class ServicesPane(Vertical):
             text.append(f"enter opens the dependencies view on the pair's effect{dot}esc back")
         else:
             text.append(self.table.describe())
+            grown = len(self.index) - self._built_rows
             if self.building:
                 text.append(f" {dot} updating{more}")
+            elif grown > 0:
+                text.append(f" {dot} {grown:,} new spans since: m updates", "bold")
             text.append(f"   enter span pairs{dot}s/S sort{dot}/ filter")
         self.query_one("#services-status", Static).update(text, layout=False)
