@@ -36,6 +36,12 @@ from .grouping import aggregate
 PLAIN, ERROR, OK, DIM, HEADING = "", "error", "ok", "dim", "heading"
 
 TRACES_CAP = 20  # merged traces listed for a grouped node before "+N more"
+# Span data can be megabytes (a 1 MB attribute, a 1 MB span name): the panel shows the first
+# VALUE_CHARS characters or VALUE_LINES lines of a value, says how long it is, and keeps it
+# whole in `Field.full` (the panel's `v` pages it). Labels and titles are cut shorter.
+VALUE_CHARS = 4000
+VALUE_LINES = 100
+LABEL_CHARS = 200
 LINKED_FROM_CAP = 10
 EVENTS_CAP = 50
 LINKS_CAP = 50
@@ -46,6 +52,7 @@ class Field(NamedTuple):
     value: str
     tone: str = PLAIN
     indent: int = 0  # nesting level: an event's or a link's attributes sit under it
+    full: str | None = None  # the whole value, when `value` is cut for display
 
 
 class Section(NamedTuple):
@@ -244,6 +251,10 @@ class DetailsBuilder:
     # -- per node --------------------------------------------------------------------------
 
     def build(self, node: DepNode) -> Details:
+        """What the panel shows for `node`, long values cut (see VALUE_CHARS)."""
+        return cut_long(self._build(node), self.g.ellipsis)
+
+    def _build(self, node: DepNode) -> Details:
         idx = self.index
         kind = node.kind
         if kind == MORE:
@@ -347,3 +358,41 @@ class DetailsBuilder:
         if len(by_trace) > TRACES_CAP:
             f.append(Field("", f"+{len(by_trace) - TRACES_CAP} more traces", DIM))
         return Section(f"traces merged ({len(by_trace)})", f)
+
+
+def _cut_at(value: str) -> int | None:
+    """Where to cut a value for display; None when it is short enough to show whole."""
+    cut = min(len(value), VALUE_CHARS)
+    pos = -1
+    for _ in range(VALUE_LINES):  # bounded: a value of a million lines costs 100 finds
+        pos = value.find("\n", pos + 1, cut)
+        if pos < 0:
+            break
+    else:
+        cut = pos
+    return cut if cut < len(value) else None
+
+
+def _short(text: str, limit: int, ellipsis: str) -> str:
+    return text if len(text) <= limit else text[:limit] + ellipsis
+
+
+def cut_long(details: Details, ellipsis: str = "…") -> Details:
+    """`details` with every long value cut for display (its whole in `Field.full`, and a
+    line after it saying how long it is), labels and the title cut short."""
+    sections = []
+    for section in details.sections:
+        fields: list[Field] = []
+        for f in section.fields:
+            label = _short(f.label, LABEL_CHARS, ellipsis)
+            cut = _cut_at(f.value)
+            if cut is None:
+                fields.append(f if label is f.label else f._replace(label=label))
+                continue
+            lines = f.value.count("\n") + 1
+            fields.append(Field(label, f.value[:cut], f.tone, f.indent, full=f.value))
+            fields.append(Field("", f"{ellipsis} {len(f.value):,} characters"
+                                + (f", {lines:,} lines" if lines > 1 else "")
+                                + " in all: v shows the whole value", DIM, f.indent))
+        sections.append(Section(_short(section.title, LABEL_CHARS, ellipsis), fields))
+    return Details(_short(details.title, 2 * LABEL_CHARS, ellipsis), details.tone, sections)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -39,24 +40,46 @@ def value_lines(value: str) -> list[str]:
 
 
 def _fold(line: str, width: int) -> list[str]:
-    """`line` in lines of at most `width` cells: at spaces where it can, anywhere otherwise."""
-    if width <= 0 or cell_len(line) <= width:
+    """`line` in lines of at most `width` cells: at spaces where it can, anywhere otherwise.
+    Linear: each character is measured once (the text is escaped: no control characters)."""
+    if width <= 0:
         return [line]
+    if line.isascii():
+        if len(line) <= width:
+            return [line]
+        cells = None
+    else:
+        cells = [get_character_cell_size(c) for c in line]
+        if sum(cells) <= width:
+            return [line]
     out: list[str] = []
-    while cell_len(line) > width:
-        head = chop_cells(line, width)[0]
-        cut = head.rfind(" ")
-        if cut > width // 3:
-            head = head[:cut + 1]
-        out.append(head.rstrip())
-        line = line[len(head):]
-    if line:
-        out.append(line)
+    start, n = 0, len(line)
+    while start < n:
+        # the longest piece from `start` that fits
+        if cells is None:
+            end = min(n, start + width)
+        else:
+            end, used = start, 0
+            while end < n and used + cells[end] <= width:
+                used += cells[end]
+                end += 1
+            end = max(end, start + 1)  # a character wider than the panel still moves on
+        if end < n:
+            cut = line.rfind(" ", start, end)
+            if cut - start > width // 3:
+                end = cut + 1
+        out.append(line[start:end].rstrip())
+        start = end
     return out
 
 
 class DetailsPanel(ScrollView, can_focus=True):
-    """Right-hand panel; `show(node)` replaces its content."""
+    """Right-hand panel; `show(node)` replaces its content. Long values are shown cut
+    (views.details.VALUE_CHARS); `v` pages them whole in a modal."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "view_whole_values", "Whole values"),
+    ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "details--title", "details--section", "details--label", "details--error",
@@ -106,6 +129,22 @@ class DetailsPanel(ScrollView, can_focus=True):
         self.details = details
         self._layout()
         self.scroll_to(0, 0, animate=False, immediate=True)
+
+    @property
+    def cut_fields(self) -> list[tuple[str, str]]:
+        """(label, whole value) of every value shown cut."""
+        d = self.details
+        return [] if d is None else [(f.label, f.full) for s in d.sections for f in s.fields
+                                     if f.full is not None]
+
+    def action_view_whole_values(self) -> None:
+        from ..value_screen import ValueScreen
+
+        fields = self.cut_fields
+        if not fields:
+            self.notify("No value is cut here: every one is shown whole.", timeout=3)
+            return
+        self.app.push_screen(ValueScreen(fields))
 
     @property
     def text(self) -> str:
