@@ -5,12 +5,16 @@
 
 Generates N SDK-shaped spans (traces of 5-60 spans, a few attributes each, ~2% of spans
 carrying links to producers in other traces, some errors) as one OTLP protobuf
-TracesData and as OTLP/JSON Lines (one ExportTraceServiceRequest a line, as the Collector
-file exporter writes), then runs each measurement in a fresh process, --repeat times,
-and prints medians of wall time and peak RSS:
+TracesData, as OTLP/JSON Lines (one ExportTraceServiceRequest a line, as the Collector
+file exporter writes), as one Jaeger query API answer (`{"data": [TRACE...]}`, as
+Jaeger's OTLP->Jaeger translation writes the same spans: tags, FOLLOWS_FROM references) and
+as one Zipkin v2 list of traces (as OpenTelemetry's Zipkin exporter writes them: string
+tags with the resource copied in, no links), then runs each measurement in a fresh
+process, --repeat times, and prints medians of wall time and peak RSS:
 
   floor  protobuf : upb parse of the file with the full OTLP schema + one touch of each span
   floor  JSONL    : the fastest plain JSON parse (msgspec, untyped) of each line + one touch
+  floor  Jaeger, Zipkin : the same parse of the whole document + one touch of each span
   loader          : async_trace_tui.loading.load() -> SpanIndex, ready to query
 
 Cyclic GC is off in the floors (as in the loader): the floor is the best Python can do.
@@ -28,16 +32,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 # -- data ------------------------------------------------------------------------------
 
-def generate(n: int, directory: str, seed: int = 7,
-             trace_spans: tuple[int, int] = (5, 60)) -> tuple[str, str]:
+FOREIGN = ("spans.jaeger.json", "spans.zipkin.json")
+
+
+def generate(n: int, directory: str, seed: int = 7, trace_spans: tuple[int, int] = (5, 60),
+             foreign: bool = False) -> tuple[str, str]:
     """Write n spans to <dir>/spans.binpb and <dir>/spans.jsonl; same spans in both.
-    Each trace holds `trace_spans` (lo, hi) spans, drawn uniformly."""
+    Each trace holds `trace_spans` (lo, hi) spans, drawn uniformly. With `foreign`, the
+    same spans go to <dir>/spans.jaeger.json and <dir>/spans.zipkin.json too (FOREIGN)."""
     import msgspec
     from opentelemetry.proto.trace.v1 import trace_pb2
 
@@ -51,7 +60,14 @@ def generate(n: int, directory: str, seed: int = 7,
     proto_path = os.path.join(directory, "spans.binpb")
     json_path = os.path.join(directory, "spans.jsonl")
     made = 0
-    with open(proto_path, "wb") as fp, open(json_path, "wb") as fj:
+    with ExitStack() as files:
+        fp, fj = (files.enter_context(open(p, "wb")) for p in (proto_path, json_path))
+        fy = fz = None
+        if foreign:
+            fy, fz = (files.enter_context(open(os.path.join(directory, name), "wb"))
+                      for name in FOREIGN)
+            fy.write(b'{"data": [')
+            fz.write(b"[")
         while made < n:
             svc = rnd.choice(services)
             res_attrs = [("service.name", svc), ("service.version", "1.4.2"),
@@ -80,9 +96,20 @@ def generate(n: int, directory: str, seed: int = 7,
                     status = 2 if rnd.random() < 0.01 else 0
                     spans.append((tid, sid, parent, rnd.choice(ops), kind, st, en, attrs, links, status))
                     ids.append(sid)
+            first = made == 0
             made += len(spans)
             fp.write(_proto_batch(trace_pb2, res_attrs, spans))
             fj.write(enc.encode(_json_batch(res_attrs, spans)) + b"\n")
+            if fy is not None and fz is not None:
+                traces: dict[bytes, list] = {}
+                for sp in spans:
+                    traces.setdefault(sp[0], []).append(sp)
+                sep = b"" if first else b","
+                fy.write(sep + b",".join(enc.encode(_jaeger_trace(res_attrs, t)) for t in traces.values()))
+                fz.write(sep + b",".join(enc.encode(_zipkin_trace(res_attrs, t)) for t in traces.values()))
+        if fy is not None and fz is not None:
+            fy.write(b'], "total": 0, "limit": 0, "offset": 0, "errors": null}')
+            fz.write(b"]")
     return proto_path, json_path
 
 
@@ -147,6 +174,54 @@ def _json_batch(res_attrs, spans) -> dict:
     }]}
 
 
+_SCOPE = ("opentelemetry.instrumentation.flask", "0.54b0")
+_KIND_WORDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+
+
+def _jaeger_trace(res_attrs, spans) -> dict:
+    """One Jaeger TRACE as the query API answers: the Collector's OTLP->Jaeger tags."""
+    def tag(k, v):
+        return {"key": k, "type": "int64" if isinstance(v, int) else "string", "value": v}
+
+    out = []
+    for tid, sid, parent, name, kind, st, en, attrs, links, status in spans:
+        refs = [{"refType": "CHILD_OF", "traceID": tid.hex(), "spanID": parent.hex()}] if parent else []
+        refs += [{"refType": "FOLLOWS_FROM", "traceID": lt.hex(), "spanID": ls.hex()} for lt, ls in links]
+        tags = [tag("otel.scope.name", _SCOPE[0]), tag("otel.scope.version", _SCOPE[1])]
+        tags += [tag(k, v) for k, v in attrs]
+        tags.append(tag("span.kind", _KIND_WORDS[kind]))
+        if status:
+            tags += [tag("otel.status_code", "ERROR"), {"key": "error", "type": "bool", "value": True},
+                     tag("otel.status_description", "upstream failed")]
+        out.append({"traceID": tid.hex(), "spanID": sid.hex(), "operationName": name,
+                    "references": refs, "startTime": st // 1000, "duration": (en - st) // 1000,
+                    "tags": tags, "logs": [], "processID": "p1", "warnings": None})
+    process = {"serviceName": res_attrs[0][1], "tags": [tag(k, v) for k, v in res_attrs[1:]]}
+    return {"traceID": spans[0][0].hex(), "spans": out, "processes": {"p1": process},
+            "warnings": None}
+
+
+def _zipkin_trace(res_attrs, spans) -> list:
+    """One Zipkin v2 trace as OpenTelemetry's Zipkin exporter encodes it (no links)."""
+    kinds = {1: None, 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+    resource = {k: str(v) for k, v in res_attrs}
+    out = []
+    for tid, sid, parent, name, kind, st, en, attrs, _links, status in spans:
+        tags = {k: str(v) for k, v in attrs}
+        tags.update(resource)
+        tags.update({"otel.library.name": _SCOPE[0], "otel.library.version": _SCOPE[1],
+                     "otel.scope.name": _SCOPE[0], "otel.scope.version": _SCOPE[1]})
+        if status:
+            tags.update({"otel.status_code": "ERROR", "error": "upstream failed"})
+        d = {"traceId": tid.hex(), "id": sid.hex(), "name": name, "timestamp": st // 1000,
+             "duration": (en - st) // 1000, "localEndpoint": {"serviceName": res_attrs[0][1]},
+             "kind": kinds[kind], "tags": tags, "debug": True}
+        if parent:
+            d["parentId"] = parent.hex()
+        out.append(d)
+    return out
+
+
 # -- measurements (each in its own process) --------------------------------------------
 
 def _floor_proto(path: str) -> int:
@@ -187,6 +262,26 @@ def _floor_jsonl(path: str) -> int:
     return n
 
 
+def _floor_document(path: str) -> int:
+    """A Jaeger {"data": [TRACE...]} answer or a Zipkin list of traces, parsed whole."""
+    import msgspec
+
+    with open(path, "rb") as f:
+        doc = msgspec.json.Decoder().decode(f.read())
+    n = 0
+    if isinstance(doc, dict):
+        for trace in doc["data"]:
+            for sp in trace["spans"]:
+                sp["spanID"]  # noqa: B018 - the one touch
+                n += 1
+    else:
+        for trace in doc:
+            for sp in trace:
+                sp["id"]  # noqa: B018 - the one touch
+                n += 1
+    return n
+
+
 def _loader(path: str) -> int:
     from async_trace_tui.loading import load
 
@@ -199,7 +294,8 @@ def _child(which: str, path: str) -> None:
     import gc
 
     sys.path.insert(0, os.path.dirname(HERE))
-    fn = {"floor-proto": _floor_proto, "floor-jsonl": _floor_jsonl, "loader": _loader}[which]
+    fn = {"floor-proto": _floor_proto, "floor-jsonl": _floor_jsonl,
+          "floor-document": _floor_document, "loader": _loader}[which]
     gc.disable()  # the loader does this itself; the floors get the same advantage
     t = time.perf_counter()
     n = fn(path)
@@ -231,6 +327,8 @@ def main() -> int:
     ap.add_argument("--dir", help="keep the generated files here (default: a temp dir)")
     ap.add_argument("--reuse", action="store_true",
                     help="with --dir: use the files generated there by an earlier run")
+    ap.add_argument("--only", type=lambda text: text.lower().split(","),
+                    help="some of: protobuf,json lines,jaeger,zipkin (default: all)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -240,14 +338,17 @@ def main() -> int:
     directory = args.dir or tempfile.mkdtemp(prefix="att-bench-")
     os.makedirs(directory, exist_ok=True)
     t = time.perf_counter()
-    proto_path, json_path = os.path.join(directory, "spans.binpb"), os.path.join(directory, "spans.jsonl")
-    if not (args.reuse and os.path.exists(proto_path) and os.path.exists(json_path)):
-        proto_path, json_path = generate(args.spans, directory)
-    print(f"{args.spans:,} spans ready in {time.perf_counter() - t:.1f} s: "
-          f"protobuf {os.path.getsize(proto_path) / 1e6:.0f} MB, JSON Lines {os.path.getsize(json_path) / 1e6:.0f} MB")
+    paths = [os.path.join(directory, name) for name in ("spans.binpb", "spans.jsonl", *FOREIGN)]
+    if not (args.reuse and all(os.path.exists(p) for p in paths)):
+        generate(args.spans, directory, foreign=True)
+    labels = ("protobuf", "JSON Lines", "Jaeger", "Zipkin")
+    floors = ("floor-proto", "floor-jsonl", "floor-document", "floor-document")
+    print(f"{args.spans:,} spans ready in {time.perf_counter() - t:.1f} s: " + ", ".join(
+        f"{label} {os.path.getsize(p) / 1e6:.0f} MB" for label, p in zip(labels, paths)))
     print(f"interpreter + imports alone: {_baseline_rss() / 1e6:.0f} MB RSS")
     worst = 0.0
-    for label, path, floor in (("protobuf", proto_path, "floor-proto"), ("JSON Lines", json_path, "floor-jsonl")):
+    chosen = [i for i, label in enumerate(labels) if not args.only or label.lower() in args.only]
+    for label, path, floor in ((labels[i], paths[i], floors[i]) for i in chosen):
         runs: dict[str, list[dict]] = {"floor": [], "loader": []}
         for _ in range(args.repeat):  # interleaved, so drift hits both alike
             runs["floor"].append(_run(floor, path))
@@ -262,7 +363,7 @@ def main() -> int:
               f"ratio time {tr:.2f}x  memory {mr:.2f}x   (median of {args.repeat})")
     print(f"worst ratio {worst:.2f}x (bar: 2.0x at 1M spans)")
     if not args.dir:
-        for p in (proto_path, json_path):
+        for p in paths:
             os.unlink(p)
         os.rmdir(directory)
     return 0

@@ -82,6 +82,21 @@ def padded_id(text: Any, size: int) -> bytes | None:
     return raw if len(raw) == size and any(raw) else None
 
 
+_ZERO8 = bytes(8)
+
+
+def span_id(text: str) -> bytes | None:
+    """padded_id(text, 8), quicker for the usual 16 hex digits (the hot loops' case)."""
+    if len(text) == 16:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raw = None
+        if raw is not None:
+            return raw if raw != _ZERO8 else None
+    return padded_id(text, 8)
+
+
 _RFC3339 = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?\d*(Z|z|[+-]\d\d:\d\d)?$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -124,60 +139,61 @@ def duration_ns(text: str) -> int | None:
 
 
 class RowSource:
-    """One block's spans as a loader read them: what `detail()` re-reads lives here.
+    """One block's spans as a loader read them: each span's JSON stays an undecoded slice of
+    the input, read again (`read`) when the span is shown; the few things the translation
+    worked out that the JSON does not say plainly are kept beside it."""
 
-    Subclasses say how to turn a span's raw tags / annotations into attributes and events."""
-
-    __slots__ = ("tags", "events", "links", "messages", "trace_states", "extra")
+    __slots__ = ("spans", "links", "messages", "trace_states", "extra")
 
     def __init__(self) -> None:
-        self.tags: list[Any] = []
-        self.events: dict[int, Any] = {}
+        self.spans: list[Any] = []  # msgspec.Raw of each span
         self.links: dict[int, list[tuple[bytes, bytes, dict[str, Any]]]] = {}
         self.messages: dict[int, str] = {}
         self.trace_states: dict[int, str] = {}
-        # What else a format keeps of a span (e.g. the tag keys its translation used up).
-        self.extra: dict[int, Any] = {}
+        # The tag keys a span's translation used up (kind, status...): not attributes.
+        self.extra: dict[int, Collection[str]] = {}
 
-    def attributes(self, offset: int) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def event_list(self, offset: int) -> list[Any]:
+    def read(self, offset: int) -> tuple[dict[str, Any], list[Any]]:
+        """The span's attributes and events, from its JSON."""
         raise NotImplementedError
 
     def attribute_keys(self, offset: int) -> Collection[str]:
-        return self.attributes(offset).keys()
+        return self.read(offset)[0].keys()
 
     def detail(self, offset: int) -> SpanDetail:
+        attributes, events = self.read(offset)
         links = [LinkDetail(t, s, a) for t, s, a in self.links.get(offset, ())]
-        return SpanDetail(self.attributes(offset), self.event_list(offset), links,
+        return SpanDetail(attributes, events, links,
                           self.messages.get(offset, ""), self.trace_states.get(offset, ""))
 
 
 # A span read, before it is appended: its columns, then what its RowSource keeps.
 # (trace row, span id, parent id, name, kind, status, start, end,
-#  tags, events, links [(tid, sid, attrs)], status message, trace state, extra)
-_COLUMNS = [itemgetter(i) for i in range(14)]
+#  span JSON, links [(tid, sid, attrs)], status message, trace state, used-up tag keys)
+_COLUMNS = [itemgetter(i) for i in range(13)]
 
 
 class Buckets:
     """Spans read in file order, grouped by (resource, scope) until `flush()`."""
 
-    __slots__ = ("rows", "keys", "size")
+    __slots__ = ("rows", "keys")
 
     def __init__(self) -> None:
         self.rows: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
         self.keys: dict[tuple[int, int], tuple[Resource, Scope]] = {}
-        self.size = 0
 
-    def add(self, resource: Resource, scope: Scope, row: tuple[Any, ...]) -> None:
+    def rows_for(self, resource: Resource, scope: Scope) -> list[tuple[Any, ...]]:
+        """The bucket to append a span's row to (hot loops keep the last one at hand)."""
         key = (id(resource), id(scope))
         rows = self.rows.get(key)
         if rows is None:
             rows = self.rows[key] = []
             self.keys[key] = (resource, scope)
-        rows.append(row)
-        self.size += 1
+        return rows
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.rows.values()))
 
     def flush(self, b: IndexBuilder, make_source: type[RowSource]) -> int:
         """Append every bucket as one block; the number of spans appended."""
@@ -196,18 +212,16 @@ class Buckets:
             b.status.extend(map(g[5], rows))
             b.start.extend(map(g[6], rows))
             b.end.extend(map(g[7], rows))
-            src.tags = list(map(g[8], rows))
-            for col, target in ((9, src.events), (11, src.messages), (12, src.trace_states),
-                                (13, src.extra)):
+            src.spans = list(map(g[8], rows))
+            for col, target in ((10, src.messages), (11, src.trace_states), (12, src.extra)):
                 values = list(map(g[col], rows))
                 for k in compress(count(), values):
                     target[k] = values[k]
-            for k in compress(count(), map(g[10], rows)):
-                links = rows[k][10]
+            for k in compress(count(), map(g[9], rows)):
+                links = rows[k][9]
                 src.links[k] = links
                 b.links[first + k] = [(t, s) for t, s, _ in links]
             n += len(rows)
         self.rows.clear()
         self.keys.clear()
-        self.size = 0
         return n

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
+from itertools import compress
 from operator import attrgetter
 from typing import Any
 
@@ -40,12 +42,12 @@ from .foreign import (
     http_error,
     padded_id,
     rfc3339_ns,
+    span_id,
     status_word,
 )
 from .jsonlines import PLAIN, JsonInputLoader, short
 
 _NO_RAW = Raw(b"")
-_ZERO8 = bytes(8)
 _FLUSH_AT = 1 << 16  # spans held in buckets before they are appended
 _CHUNK = 4096  # spans decoded per call (progress, and one bad span costs only its chunk)
 
@@ -58,6 +60,16 @@ class _Ref(msgspec.Struct):
     spanId: str | None = ""
 
 
+class _HotTag(msgspec.Struct, frozen=True):
+    """A tag as the hot loop reads it (hashable: the translation of a span's special tags
+    is cached by them)."""
+    key: str = ""
+    value: Any = None
+    vStr: Any = None  # api_v2
+    vBool: Any = None
+    vInt64: Any = None
+
+
 class _Span(msgspec.Struct):
     traceID: str = ""
     spanID: str = ""
@@ -68,8 +80,7 @@ class _Span(msgspec.Struct):
     references: list[_Ref] | None = None
     startTime: int | str = 0
     duration: int | str = 0
-    tags: Raw = _NO_RAW
-    logs: Raw = _NO_RAW
+    tags: list[_HotTag] | None = None  # logs and the rest are read again when shown
     processID: str = ""
     processId: str = ""
     process: Raw = _NO_RAW
@@ -83,23 +94,12 @@ class _Top(msgspec.Struct):
     result: Raw = _NO_RAW
 
 
-class _HotTag(msgspec.Struct):
-    """A tag as the hot loop reads it: its key, and its value left undecoded."""
-    key: str = ""
-    value: Raw = _NO_RAW
-    vStr: Raw = _NO_RAW
-    vBool: Raw = _NO_RAW
-    vInt64: Raw = _NO_RAW
-
-
 class _Key(msgspec.Struct):
     key: str = ""
 
 
 _TOP = msgspec.json.Decoder(_Top | list[Raw])
 _SPAN = msgspec.json.Decoder(_Span)
-_HOT = msgspec.json.Decoder(list[_HotTag])
-_KEYS = msgspec.json.Decoder(list[_Key])
 _ENCODE = msgspec.json.Encoder().encode
 _KEY_OF = attrgetter("key")
 
@@ -108,6 +108,7 @@ _SCOPE_KEYS = ("otel.scope.name", "otel.library.name")
 _SCOPE_VERSION_KEYS = ("otel.scope.version", "otel.library.version")
 _SPECIAL = frozenset(("span.kind", "error", "otel.status_code", "otel.status_description",
                       "w3c.tracestate", "http.status_code", *_SCOPE_KEYS, *_SCOPE_VERSION_KEYS))
+_IS_SPECIAL = _SPECIAL.__contains__
 _API_V2_TYPES = {0: "string", 1: "bool", 2: "int64", 3: "float64", 4: "binary"}
 _V2_FIELDS = {"string": "vStr", "bool": "vBool", "int64": "vInt64", "float64": "vFloat64",
               "binary": "vBinary"}
@@ -152,11 +153,10 @@ def tag_dict(tags: Any) -> dict[str, Any]:
 
 
 def _hot_value(tag: _HotTag) -> Any:
-    raw = tag.value or tag.vStr or tag.vBool or tag.vInt64
-    try:
-        return PLAIN.decode(raw) if raw else None
-    except msgspec.DecodeError:
-        return None
+    for value in (tag.value, tag.vStr, tag.vBool, tag.vInt64):
+        if value is not None:
+            return value
+    return None
 
 
 def time_ns(value: Any) -> int | None:
@@ -168,38 +168,43 @@ def time_ns(value: Any) -> int | None:
     return None
 
 
+class _Detail(msgspec.Struct):
+    tags: Any = None
+    logs: Any = None
+
+
+class _Keys(msgspec.Struct):
+    tags: list[_Key] = []
+
+
+_DETAIL = msgspec.json.Decoder(_Detail)
+_TAG_KEYS = msgspec.json.Decoder(_Keys)
+
+
 class JaegerSource(RowSource):
     __slots__ = ()
 
-    def attributes(self, offset: int) -> dict[str, Any]:
-        raw = self.tags[offset]
-        attrs = tag_dict(PLAIN.decode(raw)) if raw else {}
+    def read(self, offset: int) -> tuple[dict[str, Any], list[SpanEvent]]:
+        span = _DETAIL.decode(self.spans[offset])
+        attrs = tag_dict(span.tags)
         for key in self.extra.get(offset, ()):
             attrs.pop(key, None)
-        return attrs
-
-    def attribute_keys(self, offset: int) -> set[str]:
-        raw = self.tags[offset]
-        if not raw:
-            return set()
-        try:
-            keys = {t.key for t in _KEYS.decode(raw)}
-        except msgspec.DecodeError:
-            return set(self.attributes(offset))
-        return keys.difference(self.extra.get(offset, ()))
-
-    def event_list(self, offset: int) -> list[SpanEvent]:
-        raw = self.events.get(offset)
-        logs = PLAIN.decode(raw) if raw else []
         events = []
-        for log in logs if isinstance(logs, list) else ():
+        for log in span.logs if isinstance(span.logs, list) else ():
             if not isinstance(log, dict):
                 continue
-            attrs = tag_dict(log.get("fields"))
-            name = attrs.pop("event", "")
+            fields = tag_dict(log.get("fields"))
+            name = fields.pop("event", "")
             events.append(SpanEvent(name if isinstance(name, str) else str(name),
-                                    time_ns(log.get("timestamp")) or 0, attrs))
-        return events
+                                    time_ns(log.get("timestamp")) or 0, fields))
+        return attrs, events
+
+    def attribute_keys(self, offset: int) -> Collection[str]:
+        try:
+            keys = {t.key for t in _TAG_KEYS.decode(self.spans[offset]).tags}
+        except msgspec.ValidationError:  # tags of another shape: as `read` takes them
+            return self.read(offset)[0].keys()
+        return keys.difference(self.extra.get(offset, ()))
 
 
 class JaegerLoader(JsonInputLoader):
@@ -211,6 +216,8 @@ class JaegerLoader(JsonInputLoader):
         self._traces: dict[str, tuple[int, bytes]] = {}  # trace id text -> (row, id)
         self._scope_cache: dict[tuple[str, str], Scope] = {}
         self._no_process = Resource({})
+        # A span's special tags -> what they translate to (kind, status, scope...).
+        self._translated: dict[tuple[_HotTag, ...], tuple[Any, ...]] = {}
 
     # -- records and envelopes -----------------------------------------------------------
 
@@ -280,17 +287,24 @@ class JaegerLoader(JsonInputLoader):
             try:
                 spans = list(map(_SPAN.decode, chunk))
             except msgspec.ValidationError:
-                spans = [sp for sp in map(self._loose_span, chunk, (where,) * len(chunk)) if sp]
-            self._spans(spans, processes, resources, where)
+                spans = list(map(self._loose_span, chunk, (where,) * len(chunk)))
+            self._spans(spans, chunk, processes, resources, where)
             if size and self.progress is not None and len(raws) > _CHUNK:
                 self.progress(size * (lo + len(chunk)) // len(raws))
 
     def _loose_span(self, raw: Raw, where: str) -> _Span | None:
+        """A span the typed decoding rejected: nulls dropped, tags or references of the
+        wrong shape left out (the span kept without them), else skipped with the reason."""
         span = PLAIN.decode(raw)
         if not isinstance(span, dict):
             self.report.skip("malformed spans", where, "span is not a JSON object")
             return None
         clean = {k: v for k, v in span.items() if v is not None}
+        for key in ("tags", "references"):
+            value = clean.get(key)
+            if value is not None and not (isinstance(value, list)
+                                          and all(isinstance(x, dict) for x in value)):
+                del clean[key]
         try:
             return _SPAN.decode(_ENCODE(clean))
         except msgspec.ValidationError as e:
@@ -338,30 +352,26 @@ class JaegerLoader(JsonInputLoader):
 
     # -- the hot loop ------------------------------------------------------------------------
 
-    def _spans(self, spans: list[_Span], processes: dict[str, Raw],
+    def _spans(self, spans: list[_Span | None], raws: list[Raw], processes: dict[str, Raw],
                resources: dict[str, Resource], where: str) -> None:
         b = self.b
         report = self.report
         traces = self._traces
         trace_row = b.trace_row
-        add = self._buckets.add
-        fromhex = bytes.fromhex
+        rows_for = self._buckets.rows_for
+        translated = self._translated
         no_scope = self._scope_of("", "")
-        for sp in spans:
+        last_res = last_scope = rows = None
+        for sp, raw_span in zip(spans, raws):
+            if sp is None:
+                continue
             s = sp.spanID or sp.spanId
-            sid = None
-            if len(s) == 16:
-                try:
-                    sid = fromhex(s)
-                except ValueError:
-                    sid = None
-            if sid is None or sid == _ZERO8:
-                sid = padded_id(s, 8)
-                if sid is None:
-                    report.skip("spans with an empty or malformed id", where,
-                                f"span {sp.operationName!r}: span id {s!r} is not 8 bytes of "
-                                "hex or base64")
-                    continue
+            sid = span_id(s)
+            if sid is None:
+                report.skip("spans with an empty or malformed id", where,
+                            f"span {sp.operationName!r}: span id {s!r} is not 8 bytes of "
+                            "hex or base64")
+                continue
             tid_text = sp.traceID or sp.traceId
             tr = traces.get(tid_text)
             if tr is None:
@@ -401,22 +411,26 @@ class JaegerLoader(JsonInputLoader):
                     if pid_key and not sp.process:
                         resources[pid_key] = res
 
-            # Tags the translation consumes.
+            # Tags the translation consumes (their translation cached: spans repeat them).
             kind = KIND_UNSPECIFIED
             code = STATUS_UNSET
             message = state = ""
             scope = no_scope
             drop = None
-            tags = sp.tags
-            if len(tags) > 2:
-                try:
-                    hot = _HOT.decode(tags)
-                except msgspec.DecodeError:
-                    hot = None
-                if hot:
-                    d = dict(zip(map(_KEY_OF, hot), hot))
-                    if not _SPECIAL.isdisjoint(d):
-                        kind, code, message, state, scope, drop = self._translate(d)
+            hot = sp.tags
+            if hot:
+                special = tuple(compress(hot, map(_IS_SPECIAL, map(_KEY_OF, hot))))
+                if special:
+                    try:
+                        done = translated.get(special)
+                    except TypeError:  # a list or object value: not hashable
+                        special, done = None, None
+                    if done is None:
+                        done = self._translate(special or
+                                               tuple(t for t in hot if t.key in _SPECIAL))
+                        if special is not None:
+                            translated[special] = done
+                    kind, code, message, state, scope, drop = done
 
             # References: the first CHILD_OF in this trace is the parent, the rest links.
             parent = b""
@@ -424,7 +438,7 @@ class JaegerLoader(JsonInputLoader):
             refs = sp.references
             if refs:
                 for r in refs:
-                    rsid = padded_id(r.spanID or r.spanId, 8)
+                    rsid = span_id(r.spanID or r.spanId or "")
                     rt = r.traceID or r.traceId
                     rtid = tid if rt == tid_text else padded_id(rt, 16)
                     if rsid is None or rtid is None:
@@ -448,16 +462,20 @@ class JaegerLoader(JsonInputLoader):
                 if parent == sid:
                     parent = b""
 
-            add(res, scope, (t, sid, parent, sp.operationName, kind, code, start, end,
-                             tags if len(tags) > 2 else None, sp.logs if len(sp.logs) > 2 else None,
-                             links, message, state, drop))
+            if res is not last_res or scope is not last_scope:
+                last_res, last_scope = res, scope
+                rows = rows_for(res, scope)
+            rows.append((t, sid, parent, sp.operationName, kind, code, start, end, raw_span,
+                         links, message, state, drop))
         if self._buckets.size >= _FLUSH_AT:
             self._flush()
 
-    def _translate(self, d: dict[str, _HotTag]) -> tuple[int, int, str, str, Scope, list[str]]:
+    def _translate(self, special: tuple[_HotTag, ...]
+                   ) -> tuple[int, int, str, str, Scope, tuple[str, ...]]:
         """The Collector's jaegerproto_to_traces: kind, status, scope and trace state from
         tags, and which tags that used up."""
-        drop = []
+        d = {t.key: t for t in special}  # later duplicates win
+        drop: list[str] = []
         kind = KIND_UNSPECIFIED
         if "span.kind" in d:
             kind = KINDS.get(str(_hot_value(d["span.kind"])).lower(), KIND_UNSPECIFIED)
@@ -491,7 +509,7 @@ class JaegerLoader(JsonInputLoader):
             if key in d:
                 version = version or _hot_value(d[key])
                 drop.append(key)
-        return kind, code, message, state, self._scope_of(name, version), drop
+        return kind, code, message, state, self._scope_of(name, version), tuple(drop)
 
     def _slow_times(self, sp: _Span, where: str) -> tuple[int, int] | None:
         """api_v2's RFC 3339 start and protobuf Duration, or a bad time (the span skipped)."""

@@ -37,11 +37,9 @@ from ..model import (
     Scope,
     SpanEvent,
 )
-from .foreign import MAX_NS, MAX_US, Buckets, RowSource, padded_id, status_word
+from .foreign import MAX_NS, MAX_US, Buckets, RowSource, padded_id, span_id, status_word
 from .jsonlines import PLAIN, JsonInputLoader, short
 
-_NO_RAW = Raw(b"")
-_ZERO8 = bytes(8)
 _FLUSH_AT = 1 << 16
 _CHUNK = 4096
 
@@ -55,34 +53,21 @@ _RESOURCE_PREFIXES = ("service.", "telemetry.", "host.", "os.", "process.", "con
                       "gcp.", "heroku.", "aws.ecs.", "aws.eks.", "aws.log.")
 
 
-class _Endpoint(msgspec.Struct):
-    serviceName: str | None = ""
-    ipv4: str | None = ""
-    ipv6: str | None = ""
-    port: int | None = 0
+class _Endpoint(msgspec.Struct, frozen=True):
+    """Hashable: spans of one endpoint share a resource, found by it."""
+    serviceName: Any = None
+    ipv4: Any = None
+    ipv6: Any = None
+    port: Any = None
 
 
-class _Span(msgspec.Struct):
-    traceId: str = ""
-    id: str = ""
-    parentId: str = ""
-    name: str = ""
-    kind: str | None = None
-    timestamp: int = 0
-    duration: int = 0
-    localEndpoint: Raw = _NO_RAW
-    remoteEndpoint: Raw = _NO_RAW
-    tags: Raw = _NO_RAW
-    annotations: Raw = _NO_RAW
-    shared: bool | None = False
-
-
-class _Hot(msgspec.Struct, rename={
+class _Hot(msgspec.Struct, frozen=True, rename={
         "status_code": "otel.status_code", "status_description": "otel.status_description",
         "scope_name": "otel.scope.name", "scope_version": "otel.scope.version",
         "library_name": "otel.library.name", "library_version": "otel.library.version",
         "span_kind": "span.kind", "trace_state": "w3c.tracestate"}):
-    """The tags the translation consumes; the others are skipped unread."""
+    """The tags the translation consumes; the others are skipped unread. Hashable: what
+    they translate to is cached by them."""
     error: Any = None
     status_code: Any = None
     status_description: Any = None
@@ -94,10 +79,31 @@ class _Hot(msgspec.Struct, rename={
     trace_state: Any = None
 
 
+
+
+class _Span(msgspec.Struct):
+    traceId: str = ""
+    id: str = ""
+    parentId: str = ""
+    name: str = ""
+    kind: str | None = None
+    timestamp: int = 0
+    duration: int = 0
+    localEndpoint: _Endpoint | None = None
+    tags: _Hot | None = None  # annotations, the remote endpoint... are read when shown
+    shared: bool | None = False
+
+
+class _Detail(msgspec.Struct):
+    tags: Any = None
+    annotations: Any = None
+    localEndpoint: Any = None
+    remoteEndpoint: Any = None
+
+
 _TOP = msgspec.json.Decoder(list[Raw] | dict[str, Raw])
 _SPAN = msgspec.json.Decoder(_Span)
-_HOT = msgspec.json.Decoder(_Hot)
-_ENDPOINT = msgspec.json.Decoder(_Endpoint)
+_DETAIL = msgspec.json.Decoder(_Detail)
 _ENCODE = msgspec.json.Encoder().encode
 
 
@@ -127,53 +133,42 @@ def _annotation(value: Any) -> tuple[str, dict[str, Any]]:
     return value, {}
 
 
-def _endpoint(raw: Any) -> _Endpoint | None:
-    if not raw or len(raw) <= 4:  # absent, {}, null
-        return None
-    try:
-        return _ENDPOINT.decode(raw)
-    except msgspec.DecodeError:
-        return None
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 class ZipkinSource(RowSource):
     __slots__ = ()
 
-    def attributes(self, offset: int) -> dict[str, Any]:
-        raw = self.tags[offset]
-        tags = PLAIN.decode(raw) if raw else {}
-        attrs = dict(tags) if isinstance(tags, dict) else {}
-        drop, local, remote = self.extra.get(offset, ((), None, None))
+    def read(self, offset: int) -> tuple[dict[str, Any], list[SpanEvent]]:
+        span = _DETAIL.decode(self.spans[offset])
+        attrs = dict(span.tags) if isinstance(span.tags, dict) else {}
+        drop = self.extra.get(offset, ())
         for key in [k for k in attrs if k in drop or k.startswith(_RESOURCE_PREFIXES)]:
             del attrs[key]
         # Endpoints as the Collector maps them (tags of the same name win).
-        loc, rem = _endpoint(local), _endpoint(remote)
-        if loc is not None:
-            if loc.ipv4 or loc.ipv6:
-                attrs.setdefault("net.host.ip", loc.ipv4 or loc.ipv6)
-            if loc.port:
-                attrs.setdefault("net.host.port", loc.port)
-        if rem is not None:
-            if rem.serviceName:
-                attrs.setdefault("peer.service", rem.serviceName)
-            if rem.ipv4 or rem.ipv6:
-                attrs.setdefault("net.peer.ip", rem.ipv4 or rem.ipv6)
-            if rem.port:
-                attrs.setdefault("net.peer.port", rem.port)
-        return attrs
-
-    def event_list(self, offset: int) -> list[SpanEvent]:
-        raw = self.events.get(offset)
-        annotations = PLAIN.decode(raw) if raw else []
+        loc, rem = span.localEndpoint, span.remoteEndpoint
+        if isinstance(loc, dict):
+            if loc.get("ipv4") or loc.get("ipv6"):
+                attrs.setdefault("net.host.ip", loc.get("ipv4") or loc.get("ipv6"))
+            if loc.get("port"):
+                attrs.setdefault("net.host.port", loc["port"])
+        if isinstance(rem, dict):
+            if rem.get("serviceName"):
+                attrs.setdefault("peer.service", rem["serviceName"])
+            if rem.get("ipv4") or rem.get("ipv6"):
+                attrs.setdefault("net.peer.ip", rem.get("ipv4") or rem.get("ipv6"))
+            if rem.get("port"):
+                attrs.setdefault("net.peer.port", rem["port"])
         events = []
-        for a in annotations if isinstance(annotations, list) else ():
+        for a in span.annotations if isinstance(span.annotations, list) else ():
             if not isinstance(a, dict):
                 continue
             ts = a.get("timestamp")
             ns = ts * 1000 if isinstance(ts, int) and 0 <= ts <= MAX_US else 0
-            name, attrs = _annotation(a.get("value", ""))
-            events.append(SpanEvent(name, ns, attrs))
-        return events
+            name, event_attrs = _annotation(a.get("value", ""))
+            events.append(SpanEvent(name, ns, event_attrs))
+        return attrs, events
 
 
 class ZipkinLoader(JsonInputLoader):
@@ -187,6 +182,8 @@ class ZipkinLoader(JsonInputLoader):
         self._scope_cache: dict[tuple[str, str], Scope] = {}
         self._shared: list[tuple[Resource, Scope, tuple[Any, ...]]] = []
         self._first_row = len(self.b)
+        self._translated: dict[_Hot, tuple[Any, ...]] = {}
+        self._by_endpoint: dict[_Endpoint | None, Resource] = {}
 
     # -- records -----------------------------------------------------------------------------
 
@@ -225,17 +222,21 @@ class ZipkinLoader(JsonInputLoader):
             try:
                 spans = list(map(_SPAN.decode, chunk))
             except msgspec.ValidationError:
-                spans = [sp for sp in map(self._loose_span, chunk, (where,) * len(chunk)) if sp]
-            self._spans(spans, where)
+                spans = list(map(self._loose_span, chunk, (where,) * len(chunk)))
+            self._spans(spans, chunk, where)
             if size and self.progress is not None and len(raws) > _CHUNK:
                 self.progress(size * (lo + len(chunk)) // len(raws))
 
     def _loose_span(self, raw: Raw, where: str) -> _Span | None:
+        """A span the typed decoding rejected: nulls dropped, tags or an endpoint of the
+        wrong shape left out (the span kept without them), else skipped with the reason."""
         span = PLAIN.decode(raw)
         if not isinstance(span, dict):
             self.report.skip("malformed spans", where, "span is not a JSON object")
             return None
-        clean = {k: v for k, v in span.items() if v is not None}
+        clean = {k: v for k, v in span.items()
+                 if v is not None and not (k in ("tags", "localEndpoint")
+                                           and not isinstance(v, dict))}
         try:
             return _SPAN.decode(_ENCODE(clean))
         except msgspec.ValidationError as e:
@@ -248,21 +249,15 @@ class ZipkinLoader(JsonInputLoader):
 
     # -- resources and scopes ----------------------------------------------------------------
 
-    def _resource(self, local: Raw, tags: Raw) -> Resource:
+    def _resource(self, endpoint: _Endpoint | None, span: Raw) -> Resource:
         """By service name: the first span of a service gives the resource's attributes, as
         the Collector builds one resource per service."""
-        ep = _endpoint(local)
-        service = (ep.serviceName or "") if ep is not None else ""
+        service = _text(endpoint.serviceName) if endpoint is not None else ""
         res = self._by_service.get(service)
         if res is None:
-            attrs: dict[str, Any] = {}
-            if tags:
-                try:
-                    d = PLAIN.decode(tags)
-                except msgspec.DecodeError:
-                    d = None
-                if isinstance(d, dict):
-                    attrs = {k: v for k, v in d.items() if k.startswith(_RESOURCE_PREFIXES)}
+            tags = _DETAIL.decode(span).tags
+            attrs = {k: v for k, v in tags.items() if k.startswith(_RESOURCE_PREFIXES)} \
+                if isinstance(tags, dict) else {}
             if service:
                 attrs["service.name"] = service
             res = self._by_service[service] = Resource(attrs)
@@ -277,29 +272,25 @@ class ZipkinLoader(JsonInputLoader):
 
     # -- the hot loop --------------------------------------------------------------------------
 
-    def _spans(self, spans: list[_Span], where: str) -> None:
+    def _spans(self, spans: list[_Span | None], raws: list[Raw], where: str) -> None:
         b = self.b
         report = self.report
         traces = self._traces
         trace_row = b.trace_row
-        add = self._buckets.add
-        fromhex = bytes.fromhex
+        rows_for = self._buckets.rows_for
+        translated = self._translated
         no_scope = self._scope_of("", "")
-        services: dict[bytes, Resource] = {}  # localEndpoint bytes -> resource
-        for sp in spans:
+        services = self._by_endpoint
+        last_res = last_scope = rows = None
+        for sp, raw_span in zip(spans, raws):
+            if sp is None:
+                continue
             s = sp.id
-            sid = None
-            if len(s) == 16:
-                try:
-                    sid = fromhex(s)
-                except ValueError:
-                    sid = None
-            if sid is None or sid == _ZERO8:
-                sid = padded_id(s, 8)
-                if sid is None:
-                    report.skip("spans with an empty or malformed id", where,
-                                f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex")
-                    continue
+            sid = span_id(s)
+            if sid is None:
+                report.skip("spans with an empty or malformed id", where,
+                            f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex")
+                continue
             tid_text = sp.traceId
             t = traces.get(tid_text)
             if t is None:
@@ -312,7 +303,7 @@ class ZipkinLoader(JsonInputLoader):
                 t = traces[tid_text] = trace_row(tid)
             parent = b""
             if sp.parentId:
-                parent = padded_id(sp.parentId, 8) or b""
+                parent = span_id(sp.parentId) or b""
                 if not parent:
                     report.warn("parent ids malformed (span kept as a root)", where,
                                 f"span {sp.name!r}: parent id {sp.parentId!r} is malformed; "
@@ -332,39 +323,38 @@ class ZipkinLoader(JsonInputLoader):
             end = min(start + du * 1000, MAX_NS)
 
             local = sp.localEndpoint
-            key = bytes(local)
-            res = services.get(key)
+            res = services.get(local)
             if res is None:
-                res = services[key] = self._resource(local, sp.tags)
+                res = services[local] = self._resource(local, raw_span)
 
             kind = _KINDS.get(sp.kind, KIND_INTERNAL) if sp.kind else KIND_INTERNAL
             code = STATUS_UNSET
             message = state = ""
             scope = no_scope
             drop: Collection[str] = ()
-            tags = sp.tags
-            if len(tags) > 2:
+            hot = sp.tags
+            if hot is not None and hot != _NO_HOT:
                 try:
-                    hot = _HOT.decode(tags)
-                except msgspec.DecodeError:
-                    hot = None
-                if hot is not None and hot != _NO_HOT:
-                    code, message, state, scope, drop = self._translate(hot)
-            remote = sp.remoteEndpoint if len(sp.remoteEndpoint) > 4 else None
-            extra = (drop, local if len(local) > 4 else None, remote)
-            row = (t, sid, parent, sp.name, kind, code, start, end,
-                   tags if len(tags) > 2 else None,
-                   sp.annotations if len(sp.annotations) > 2 else None,
-                   None, message, state, extra if drop or extra[1] or remote else None)
+                    done = translated.get(hot)
+                except TypeError:  # a list or object value: not hashable
+                    done = self._translate(hot)
+                if done is None:
+                    done = translated[hot] = self._translate(hot)
+                code, message, state, scope, drop = done
+            row = (t, sid, parent, sp.name, kind, code, start, end, raw_span, None, message,
+                   state, drop)
             if sp.shared and kind == KIND_SERVER:
                 self._shared.append((res, scope, row))
-            else:
-                add(res, scope, row)
+                continue
+            if res is not last_res or scope is not last_scope:
+                last_res, last_scope = res, scope
+                rows = rows_for(res, scope)
+            rows.append(row)
         if self._buckets.size >= _FLUSH_AT:
             self._flush()
 
-    def _translate(self, hot: _Hot) -> tuple[int, str, str, Scope, list[str]]:
-        drop = []
+    def _translate(self, hot: _Hot) -> tuple[int, str, str, Scope, tuple[str, ...]]:
+        drop: list[str] = []
         code = STATUS_UNSET
         message = ""
         if hot.status_code is not None:
@@ -386,7 +376,7 @@ class ZipkinLoader(JsonInputLoader):
         version = hot.scope_version or hot.library_version
         drop.extend(("otel.scope.name", "otel.scope.version", "otel.library.name",
                      "otel.library.version", "span.kind"))
-        return code, message, state, self._scope_of(name, version), drop
+        return code, message, state, self._scope_of(name, version), tuple(drop)
 
     # -- shared spans (after the whole file: the client half may come later) --------------------
 
@@ -445,7 +435,7 @@ class ZipkinLoader(JsonInputLoader):
                 if new is not None and row[1] != new:
                     shared[i] = (res, scope, (*row[:2], new, *row[3:]))
         for res, scope, row in shared:
-            self._buckets.add(res, scope, row)
+            self._buckets.rows_for(res, scope).append(row)
 
 
 _NO_HOT = _Hot()
