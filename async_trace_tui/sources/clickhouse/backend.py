@@ -51,7 +51,9 @@ class Backend:
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         raise NotImplementedError
 
-    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+    def command(self, sql: str, params: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> None:
+        """Run a statement; `settings` apply to it before it is parsed (max_query_size)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -139,7 +141,12 @@ class ChdbBackend(Backend):
         data = res.bytes()
         return _decode(data)["data"] if data else []
 
-    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+    def command(self, sql: str, params: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> None:
+        for name, value in (settings or {}).items():
+            # A SETTINGS clause comes too late for the parser's own limits: SET in the
+            # session (which this process's backends share) before the statement.
+            self._run(f"SET {name} = {int(value)}", "CSV", None)
         self._run(sql, "CSV", params)
 
     def close(self) -> None:
@@ -176,9 +183,10 @@ class HttpBackend(Backend):
             raise SourceError(self._reason(e)) from None
         return _decode(data)["data"] if data else []
 
-    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+    def command(self, sql: str, params: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> None:
         try:
-            self.client.command(sql, parameters=params or None)
+            self.client.command(sql, parameters=params or None, settings=settings or None)
         except Exception as e:
             raise SourceError(self._reason(e)) from None
 

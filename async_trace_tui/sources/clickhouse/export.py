@@ -24,6 +24,7 @@ from .target import Target
 KIND_SPELLING = [n.capitalize() for n in KIND_NAMES]  # Unspecified, Internal, Server...
 STATUS_SPELLING = [n.capitalize() for n in STATUS_NAMES]  # Unset, Ok, Error
 BATCH = 5000
+_DEFAULT_QUERY_SIZE = 262_144
 _ROW_TYPES = ("ts Int64, TraceId String, SpanId String, ParentSpanId String, TraceState String, "
               "SpanName String, SpanKind String, ServiceName String, "
               "ResourceAttributes Map(String, String), ScopeName String, ScopeVersion String, "
@@ -117,8 +118,12 @@ def insert_rows(backend: Backend, target: Target, rows: list[dict[str, Any]]) ->
     fence = "$exp$"
     if fence in data:  # cannot happen with JSON-escaped text, but never break the quoting
         raise SourceError("span data holds the SQL quoting fence")
-    backend.command(f"INSERT INTO {target.qualified} ({_COLUMNS}) SELECT {_SELECT} "
-                    f"FROM format(JSONEachRow, '{_ROW_TYPES}', {fence}{data}{fence})")
+    sql = (f"INSERT INTO {target.qualified} ({_COLUMNS}) SELECT {_SELECT} "
+           f"FROM format(JSONEachRow, '{_ROW_TYPES}', {fence}{data}{fence})")
+    # The rows travel inside the statement: past the parser's default limit (256 KiB)
+    # with a few hundred spans.
+    size = max(_DEFAULT_QUERY_SIZE, len(sql.encode()) + 1024)
+    backend.command(sql, settings={"max_query_size": size})
 
 
 def export(index: SpanIndex, spec: str,

@@ -3,8 +3,8 @@
 Nothing is loaded whole. The Traces table is one aggregate query over the window, a page at
 a time. A view's spans come a trace at a time (`TraceId IN ...`, bounded by the exporter's
 `_trace_id_ts` lookup table when it exists). A trace is *expanded* once three things are
-known: all its spans, the spans anywhere that link to one of them (`hasAny(Links.SpanId,
-...)` from 1 h before the trace to 24 h after it) and every trace its spans link to. A view
+known: all its spans, the spans anywhere that link to one of them (a link's SpanId among
+theirs, from 1 h before the trace to 24 h after it) and every trace its spans link to. A view
 node can be expanded when all its rows' traces are; `pending`/`fetch` say and do that.
 """
 
@@ -19,29 +19,15 @@ from ...views.traces import SORT_KEYS, TraceRow
 from ..base import Progress, Source, SourceError
 from ..window import format_ns, parse_window
 from .backend import Backend, connect
-from .spans import REQUIRED, SpanRows, select_list
+from .schema import Schema, schema
+from .spans import SpanRows, select_list
 from .target import Target, parse_target
+from .traces import IN_WINDOW, VALID_LINK, TraceTable
 
 HOUR_NS = 3600 * 1_000_000_000
 BACK_NS, AHEAD_NS = HOUR_NS, 24 * HOUR_NS  # the window of a reverse-link lookup
 CHUNK = 1000  # ids per IN (...) list
-_ERROR = "upper(toString(StatusCode)) IN ('ERROR', 'STATUS_CODE_ERROR')"
-_VALID_LINK = ("(t, s) -> length(t) = 32 AND length(s) = 16 "
-               "AND t != '00000000000000000000000000000000' AND s != '0000000000000000'")
-# A link that hands work from another trace (views.traces.async_trace_counts): valid ids,
-# another trace than the span's own.
-def _handoff(t: str, s: str, own: str) -> str:
-    return (f"length({t}) = 32 AND length({s}) = 16 AND {t} != {own} "
-            f"AND {t} != '00000000000000000000000000000000' AND {s} != '0000000000000000'")
-
-
-_HANDOFF = f"(t, s, own) -> {_handoff('t', 's', 'own')}"
-_SERVICE = "if(toString(ServiceName) = '', 'unknown_service', toString(ServiceName))"
-_ORDER = {
-    "start": "start_ns", "duration": "duration_ns", "spans": "spans", "errors": "errors",
-    "links_out": "links_out", "links_in": "links_in", "trace_id": "TraceId",
-    "service": "root_service, root_operation", "operation": "root_operation, root_service",
-}
+_VALID_LINK = VALID_LINK
 
 
 class ClickHouseSource(Source):
@@ -56,7 +42,8 @@ class ClickHouseSource(Source):
         self.limit = limit
         self.backend: Backend | None = None
         self.columns: set[str] = set()
-        self.has_lookup = False
+        self._schema: Schema | None = None
+        self.traces = TraceTable(self._rows, self.target, self.window)
         self._builder = IndexBuilder()
         self._spans = SpanRows(self._builder, self.report)
         self._complete: set[bytes] = set()
@@ -71,24 +58,21 @@ class ClickHouseSource(Source):
             return
         backend = connect(self.target)
         try:
-            cols = backend.rows(
-                "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
-                {"db": self.target.database, "t": self.target.table})
-            if not cols:
-                raise SourceError(f"no table {self.target.database}.{self.target.table} "
-                                  f"(unknown table) at {self.target}")
-            self.columns = {c[0] for c in cols}
-            missing = [c for c in REQUIRED if c not in self.columns]
-            if missing:
-                raise SourceError(f"table {self.target.database}.{self.target.table} has no "
-                                  f"column {', '.join(missing)} (not the exporter's otel_traces?)")
-            self.has_lookup = bool(backend.rows(
-                "SELECT 1 FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                {"db": self.target.database, "t": self.target.table + "_trace_id_ts"}))
+            found = schema(backend, self.target)
         except SourceError:
             backend.close()
             raise
+        self.columns = found.columns
+        self._schema = found
         self.backend = backend
+
+    @property
+    def has_lookup(self) -> bool:
+        return self._schema is not None and self._schema.has_lookup
+
+    def _lookup_failed(self) -> None:
+        if self._schema is not None:
+            self._schema.has_lookup = False  # dropped meanwhile, or unreadable: do without
 
     def open(self, progress: Progress | None = None,
              preview: Callable[[list[TraceRow]], None] | None = None,
@@ -130,107 +114,19 @@ class ClickHouseSource(Source):
     def _window_params(self) -> dict[str, Any]:
         return {"lo": self.window[0], "hi": self.window[1]}
 
-    _IN_WINDOW = ("Timestamp >= fromUnixTimestamp64Nano({lo:Int64}) "
-                  "AND Timestamp <= fromUnixTimestamp64Nano({hi:Int64})")
+    _IN_WINDOW = IN_WINDOW
 
     def trace_rows(self, query: str = "", sort: str = "start", reverse: bool = False,
                    offset: int = 0, limit: int | None = None) -> list[TraceRow]:
-        """One aggregate over the window: a page of traces (newest first by default for
-        the TUI; `reverse` False is ascending like the file source)."""
+        """A page of traces (see traces.TraceTable); `reverse` True is newest first (the
+        TUI), False ascending like the file source."""
         if sort not in SORT_KEYS:
             raise ValueError(f"unknown sort key {sort!r}")
-        t = self.target.qualified
-        params = self._window_params()
-        having = ""
-        q = query.strip().lower()
-        if q.startswith("service:"):
-            params["svc"] = q[len("service:"):].strip()
-            having = f"HAVING countIf(lower({_SERVICE}) = {{svc:String}}) > 0"
-        elif q:
-            params["q"] = q
-            having = ("HAVING countIf(positionCaseInsensitiveUTF8(toString(ServiceName), {q:String}) > 0 "
-                      "OR positionCaseInsensitiveUTF8(toString(SpanName), {q:String}) > 0) > 0")
-        direction = "DESC" if reverse else "ASC"
-        order = ", ".join(f"{c} {direction}" for c in _ORDER[sort].split(", "))
-        params["limit"] = self.limit if limit is None else limit
-        params["offset"] = offset
-        links_in_join = ""
-        if sort == "links_in":
-            links_in_join = self._links_in_join()
-        sql = f"""
-            SELECT TraceId,
-                   argMin({_SERVICE}, (ParentSpanId != '', Timestamp)) AS root_service,
-                   argMin(toString(SpanName), (ParentSpanId != '', Timestamp)) AS root_operation,
-                   min(toUnixTimestamp64Nano(Timestamp)) AS start_ns,
-                   max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) - start_ns AS duration_ns,
-                   count() AS spans,
-                   countIf({_ERROR}) AS errors,
-                   sum(arrayCount({_VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out,
-                   length(arrayDistinct(arrayFilter({_HANDOFF},
-                       flatten(groupArray(`Links.TraceId`)), flatten(groupArray(`Links.SpanId`)),
-                       arrayResize([TraceId], length(flatten(groupArray(`Links.TraceId`))),
-                                   TraceId)))) AS async_from
-                   {", any(li.n) AS links_in" if links_in_join else ""}
-            FROM {t} {links_in_join}
-            WHERE {self._IN_WINDOW} AND TraceId != ''
-            GROUP BY TraceId {having}
-            ORDER BY {order}, TraceId {direction}
-            LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}"""
-        found = self._rows(sql, params)
-        counts = self._links_in([r[0] for r in found]) if found and not links_in_join else {}
-        went_to = self._async_to([r[0] for r in found]) if found else {}
-        rows = []
-        for r in found:
-            row = TraceRow.__new__(TraceRow)
-            row.summary = None
-            row.trace_id = r[0]
-            row.root_service = r[1]
-            row.root_operation = r[2]
-            row.start_ns = int(r[3])
-            row.duration_ns = int(r[4])
-            row.spans = int(r[5])
-            row.errors = int(r[6])
-            row.links_out = int(r[7])
-            row.async_from = int(r[8])
-            row.links_in = int(r[9]) if links_in_join else counts.get(r[0], 0)
-            row.async_to = went_to.get(r[0], 0)
-            rows.append(row)
-        return rows
-
-    def _links_in_sql(self, targets: str) -> str:
-        """Per trace: the links, from spans in the window, that resolve to one of its spans
-        in the window (SPEC §5's links_in, the window standing for what is loaded)."""
-        t = self.target.qualified
-        return f"""
-            SELECT l.1 AS tid, count() AS n
-            FROM {t} ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l
-            WHERE {self._IN_WINDOW} {targets}
-              AND (l.1, l.2) IN (SELECT TraceId, SpanId FROM {t} WHERE {self._IN_WINDOW})
-            GROUP BY tid"""
+        return self.traces.page(query, sort, reverse, offset,
+                                self.limit if limit is None else limit)
 
     def _links_in_join(self) -> str:
-        return f"LEFT JOIN ({self._links_in_sql('')}) AS li ON li.tid = TraceId"
-
-    def _links_in(self, trace_ids: list[str]) -> dict[str, int]:
-        params = self._window_params()
-        params["ids"] = trace_ids
-        sql = self._links_in_sql("AND hasAny(`Links.TraceId`, {ids:Array(String)}) "
-                                 "AND l.1 IN {ids:Array(String)}")
-        return {r[0]: int(r[1]) for r in self._rows(sql, params)}
-
-    def _async_to(self, trace_ids: list[str]) -> dict[str, int]:
-        """Per trace: the other traces in the window whose spans link to it (views.traces'
-        async_to, the window standing for what is loaded)."""
-        params = self._window_params()
-        params["ids"] = trace_ids
-        sql = f"""
-            SELECT l.1 AS tid, uniqExact(TraceId) AS n
-            FROM {self.target.qualified}
-            ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l
-            WHERE {self._IN_WINDOW} AND hasAny(`Links.TraceId`, {{ids:Array(String)}})
-              AND l.1 IN {{ids:Array(String)}} AND {_handoff("l.1", "l.2", "TraceId")}
-            GROUP BY tid"""
-        return {r[0]: int(r[1]) for r in self._rows(sql, params)}
+        return self.traces.links_in_join()
 
     # -- spans on demand ---------------------------------------------------------------------
 
@@ -262,7 +158,7 @@ class ClickHouseSource(Source):
                 f"SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), uniqExact(TraceId) "
                 f"FROM {self.target.lookup} WHERE TraceId IN {{ids:Array(String)}}", {"ids": ids})
         except SourceError:
-            self.has_lookup = False  # dropped meanwhile, or unreadable: do without it
+            self._lookup_failed()
             return None
         if not found or int(found[0][2]) < len(ids):
             return None
@@ -279,7 +175,10 @@ class ClickHouseSource(Source):
         hi = max(spans.bounds[t][1] for t in trace_ids if t in spans.bounds) + AHEAD_NS
         for at in range(0, len(ids), CHUNK * 10):
             params = {"sids": ids[at:at + CHUNK * 10], "lo": lo, "hi": hi}
-            where = self._IN_WINDOW + " AND hasAny(`Links.SpanId`, {sids:Array(String)})"
+            # Most spans link nowhere: their empty arrays are passed over first. An IN test
+            # per element beats hasAny against thousands of constants.
+            where = (self._IN_WINDOW + " AND notEmpty(`Links.SpanId`) "
+                     "AND arrayExists(s -> s IN {sids:Array(String)}, `Links.SpanId`)")
             added += spans.add(self._rows(self._span_sql(where), params))
         return added
 
