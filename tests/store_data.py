@@ -132,10 +132,17 @@ def window_rows(index: Any, lo: int, hi: int) -> list[dict[str, Any]]:
     for r in keep:
         by_trace.setdefault(index.trace_id_of(r), []).append(r)
     links_in: dict[bytes, int] = {}
+    came_from: dict[bytes, set[bytes]] = {}
+    went_to: dict[bytes, set[bytes]] = {}
     for r in keep:
+        own = index.trace_id_of(r)
         for lk in index.detail(r).links:
             if (lk.trace_id, lk.span_id) in there:
                 links_in[lk.trace_id] = links_in.get(lk.trace_id, 0) + 1
+            if lk.trace_id != own:
+                came_from.setdefault(own, set()).add(lk.trace_id)
+                if lk.trace_id in by_trace:
+                    went_to.setdefault(lk.trace_id, set()).add(own)
     out = []
     for tid, rows in by_trace.items():
         root = min(rows, key=lambda r: (bool(index.parent_id[r]), index.start[r]))
@@ -145,5 +152,7 @@ def window_rows(index: Any, lo: int, hi: int) -> list[dict[str, Any]]:
                     "duration_ns": max(index.end[r] for r in rows) - start, "spans": len(rows),
                     "errors": sum(index.is_error(r) for r in rows),
                     "links_in": links_in.get(tid, 0),
-                    "links_out": sum(len(index.detail(r).links) for r in rows)})
+                    "links_out": sum(len(index.detail(r).links) for r in rows),
+                    "async_from": len(came_from.get(tid, ())),
+                    "async_to": len(went_to.get(tid, ()))})
     return out
