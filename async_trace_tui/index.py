@@ -186,6 +186,14 @@ class IndexBuilder:
         self.drop_rows(self.duplicates)
         return SpanIndex(self)
 
+    def build_without(self, rows: list[int]) -> SpanIndex:
+        """The index without these rows (ascending): `SpanIndex.copy_without`'s second half."""
+        self.drop_rows(rows)
+        self.duplicates = []
+        index = SpanIndex(self)
+        index._ensure_live()  # here, not on the first append (the UI's thread)
+        return index
+
     # Set by build(): the rows (numbered before the drop) that were duplicates.
     duplicates: list[int] = []
     _by_span: dict[bytes, int] | None = None
@@ -666,6 +674,41 @@ class SpanIndex:
         for t in touched:
             tg[t] = gen
         return out
+
+    def oldest_traces(self, spans: int) -> list[int]:
+        """The earliest-received traces (traces are numbered as they first arrive) that
+        together hold at least `spans` spans: what `--max-spans` drops first."""
+        out: list[int] = []
+        total = 0
+        for s in self.traces:
+            if total >= spans:
+                break
+            if s.spans:
+                out.append(s.index)
+                total += s.spans
+        return out
+
+    def copy_without(self, drop: Collection[int]) -> tuple[IndexBuilder, list[int]]:
+        """A copy of the columns and the rows of the traces `drop`: the builder's
+        `build_without(rows)` (slow: call it off the UI thread) makes the smaller index.
+        This index is left as it is (views may still be reading it)."""
+        keep = [t for t in range(len(self.trace_ids)) if t not in drop]
+        tmap = array("l", [-1]) * len(self.trace_ids)
+        for new, t in enumerate(keep):
+            tmap[t] = new
+        b = IndexBuilder()
+        b.trace_ids = [self.trace_ids[t] for t in keep]
+        b.trace_index = {tid: i for i, tid in enumerate(b.trace_ids)}
+        b.trace = array("l", map(tmap.__getitem__, self.trace))
+        for name in ("span_id", "parent_id", "name", "kind", "status", "start", "end"):
+            setattr(b, name, getattr(self, name)[:])
+        b.links = dict(self.links_out)
+        for blk in self._blocks:
+            copy = b.add_block(blk.resource, blk.scope, blk.source)
+            copy.first, copy.offsets = blk.first, blk.offsets
+        b.block_first = [blk.first for blk in b.blocks]
+        b._names = self._names
+        return b, sorted(r for t in drop for r in self.spans_of(t))
 
     def _ensure_live(self) -> None:
         """What growth keeps up to date, built once: the child map, spans per trace, the

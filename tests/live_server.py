@@ -16,16 +16,16 @@ from async_trace_tui.live.save import SaveFile
 
 class LiveServer:
     def __init__(self, token: str | None = None, save: str | None = None,
-                 body_limit: int | None = None) -> None:
+                 body_limit: int | None = None, max_spans: int = 1_000_000) -> None:
         args = argparse.Namespace(listen=False, otlp_grpc="127.0.0.1:0",
                                   otlp_http="127.0.0.1:0", auth_token=token, save=save,
-                                  max_spans=1_000_000)
+                                  max_spans=max_spans)
         self.err = io.StringIO()
         self.config = LiveConfig.from_args(args, err=self.err)
         if body_limit is not None:
             self.config.body_limit = body_limit
-        self.index = SpanIndex.empty()
-        self.ingest = Ingest(self.index, save=SaveFile(save) if save else None)
+        self.ingest = Ingest(SpanIndex.empty(), save=SaveFile(save) if save else None,
+                             max_spans=max_spans)
         self.loop = asyncio.new_event_loop()
         self.receivers: Receivers | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -45,6 +45,10 @@ class LiveServer:
             return fn()
 
         return self.call(run())
+
+    @property
+    def index(self) -> SpanIndex:
+        return self.ingest.index
 
     @property
     def http_url(self) -> str:

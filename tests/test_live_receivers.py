@@ -307,3 +307,41 @@ def test_save_records_what_was_acknowledged_and_reopens(tmp_path, sdk_request):
     assert sorted((index.trace_id_of(r).hex(), index.span_id[r].hex(), t.hex(), s.hex())
                   for r in range(len(index)) for t, s, x in index.links_of(r) if x is not None) \
         == sorted(resolved)
+
+
+def test_max_spans_drops_the_earliest_traces_whole():
+    server = LiveServer(max_spans=100)
+    try:
+        def trace_id(n):
+            return f"{n + 1:032x}"
+
+        for n in range(30):  # 30 traces of 5 spans, one request each
+            spans = [span_json(sid(1), f"root {n}", trace_id(n), start=n * 100, end=n * 100 + 50)]
+            spans += [span_json(sid(k), f"child {n}.{k}", trace_id(n), parent=sid(1))
+                      for k in range(2, 6)]
+            if n == 29:  # the last one links to the first trace (dropped by then)
+                spans[0]["links"] = [{"traceId": trace_id(0), "spanId": sid(1)}]
+            assert post(server, body=one_span_json(*spans))[0] == 200
+
+        def settled():
+            return not server.ingest._compacting
+
+        import time
+        for _ in range(100):
+            if server.on_loop(settled):
+                break
+            time.sleep(0.05)
+        ix = server.index
+        stats = server.ingest.stats
+        assert len(ix) <= 100 and stats.dropped_spans == 150 - len(ix)
+        assert stats.dropped_traces * 5 == stats.dropped_spans
+        kept = {tid.hex() for tid in ix.trace_ids}
+        assert trace_id(29) in kept and trace_id(0) not in kept
+        # whole traces only, and the newest ones
+        assert all(s.spans == 5 for s in ix.traces)
+        assert kept == {trace_id(n) for n in range(30 - len(kept), 30)}
+        last = ix.find(bytes.fromhex(trace_id(29)), bytes.fromhex(sid(1)))
+        assert ix.links_of(last)[0][2] is None  # its target was dropped: a missing node
+        assert ix.children(last) and ix.traces[ix.trace[last]].root == last
+    finally:
+        server.close()

@@ -93,7 +93,7 @@ async def test_spans_arriving_grow_the_table_in_place_and_p_pauses_the_view():
         assert counts == sorted(counts, reverse=True)  # and the sort
         assert "live-svc" in {r.root_service for r in table.all_rows}
         text = header(app)
-        assert "spans/s" in text and "109 spans in 37 traces" in text
+        assert "spans/s" in text and "109 spans  ·  37 traces" in text
 
         # p: the view stops, ingest goes on; p again catches up
         await pilot.press("p")

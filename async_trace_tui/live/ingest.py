@@ -100,7 +100,9 @@ class Ingest:
         # One decoding thread: the GIL allows no more, and it keeps arrival order.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otlp-decode")
         self.listeners: list[Callable[[Arrivals], None]] = []
-        self.evict: Callable[[Ingest], None] | None = None  # set by whoever owns the index
+        # Told when --max-spans made a new, smaller index (the old one is left as it was).
+        self.replaced: list[Callable[[SpanIndex], None]] = []
+        self._compacting = False
         # With no index yet (files still loading), hold batches rather than drop them.
         self.hold = False
         self._held: list[IndexBuilder] = []
@@ -152,8 +154,8 @@ class Ingest:
         stats = self.stats
         stats.requests += 1
         stats.rejected += rejected
-        if self.index is None:
-            if self.hold:
+        if self.index is None or self._compacting:
+            if self.hold or self._compacting:
                 self._held.append(batch)
             stats.add(len(batch))
             return Accepted(len(batch), rejected, message)
@@ -167,6 +169,9 @@ class Ingest:
         for batch in held:
             self.stats.spans -= len(batch)  # counted when held; counted again as appended
             self._append(batch)
+            if self._compacting:  # that batch started another eviction: hold the rest
+                self._held.extend(held[held.index(batch) + 1:])
+                break
 
     def _append(self, batch: IndexBuilder) -> int:
         assert self.index is not None
@@ -181,9 +186,39 @@ class Ingest:
         self.report.traces = len(self.index.trace_ids)
         for listener in self.listeners:
             listener(arrivals)
-        if self.evict is not None and len(self.index) > self.max_spans:
-            self.evict(self)
+        if len(self.index) > self.max_spans:
+            self._evict()
         return arrivals.spans
+
+    # -- --max-spans -----------------------------------------------------------------------
+
+    EVICT_TO = 0.9  # of max_spans: room for a while before the next eviction
+
+    def _evict(self) -> None:
+        """Drop the earliest-received traces whole, down to EVICT_TO of the cap. The
+        smaller index is built in a thread (seconds at a million spans); batches arriving
+        meanwhile wait and go into it; then `replaced` listeners get it."""
+        index = self.index
+        assert index is not None
+        drop = index.oldest_traces(len(index) - int(self.max_spans * self.EVICT_TO))
+        builder, rows = index.copy_without(set(drop))
+        self._compacting = True
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, builder.build_without, rows)
+        future.add_done_callback(lambda f: self._evicted(f, len(drop), len(rows)))
+
+    def _evicted(self, future: asyncio.Future[SpanIndex], traces: int, spans: int) -> None:
+        self._compacting = False
+        if future.cancelled() or future.exception() is not None:
+            self.report.messages.append(f"live: dropping old traces failed: {future.exception()}")
+            self.index = self.index  # keep the old one, held batches go into it
+        else:
+            self.index = future.result()
+            self.stats.dropped_traces += traces
+            self.stats.dropped_spans += spans
+            for listener in self.replaced:
+                listener(self.index)
+        self.set_index(self.index)
 
     def count_other(self, kind: str) -> None:
         """A metrics or logs export: answered and counted, not stored."""

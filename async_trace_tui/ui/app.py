@@ -119,8 +119,8 @@ class TraceTuiApp(App[None]):
         Binding("m", "show_services", "Services tab", show=False),
         Binding("right_square_bracket", "next_tab", "Next tab", show=False),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False),
-        Binding("p", "live_pause", "Pause view"),  # live mode only (check_action)
-        Binding("R", "live_rebuild", "Rebuild view"),
+        Binding("p", "live_pause", "Pause live view"),  # live mode only (check_action)
+        Binding("R", "live_rebuild", "Rebuild (live)"),
     ]
 
     def __init__(self, files: Sequence[str], options: ViewOptions, *, ascii: bool = False,
@@ -639,6 +639,10 @@ class TraceTuiApp(App[None]):
             ("Tabs: close the waterfall tab", "key w", self.action_close_tab),
             ("Tabs: next tab", "key ]", self.action_next_tab),
             ("Tabs: previous tab", "key [", self.action_previous_tab),
+            *([("Live: pause or resume the view (receiving goes on)", "key p",
+                self.action_live_pause),
+               ("Live: rebuild the dependencies view with what arrived", "key R",
+                self.action_live_rebuild)] if self.live is not None else []),
             ("Help: keys and legend", "key ?", self.action_help),
             ("Load report: files, spans, skipped records", "key r", self.action_report),
             ("Quit", "key q", self.action_quit),

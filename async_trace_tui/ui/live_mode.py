@@ -18,10 +18,13 @@ from ..index import Arrivals, SpanIndex
 from ..live import BindError, Ingest, LiveConfig, Receivers
 from ..live.bind import shown
 from ..live.save import SaveFile
-from ..views.traces import TraceRow
+from ..views.traces import TraceRow, trace_rows
+from .widgets.traces_table import PreparedRows
 
 if TYPE_CHECKING:
     from .app import TraceTuiApp
+
+DEPS_TAB = "deps-tab"  # app.DEPS_TAB (not imported: app imports this module)
 
 REFRESH_SECONDS = 0.5
 
@@ -47,6 +50,7 @@ class LiveMode:
                              config.max_spans)
         self.ingest.hold = True
         self.ingest.listeners.append(self._arrived)
+        self.ingest.replaced.append(self._replaced)
         self.receivers = Receivers(config, self.ingest)
         self.paused = False
         self.index: SpanIndex | None = None
@@ -79,6 +83,41 @@ class LiveMode:
         self._pos = {r.summary.index: i for i, r in enumerate(table.all_rows)}
         self.ingest.set_index(index)
         self.refresh()
+
+    def _replaced(self, index: SpanIndex) -> None:
+        """--max-spans dropped the oldest traces: a new, smaller index for every view."""
+        old = self.index
+        self.index = index
+        app = self.app
+        app.index = index
+        if hasattr(app.source, "index"):
+            app.source.index = index
+        rows = trace_rows(index)
+        app.traces_pane.set_index(index, PreparedRows(rows))
+        self._pos = {r.summary.index: i for i, r in enumerate(rows)}
+        self._dirty.clear()
+        app.call_later(self._reopen_views, old, index)
+
+    async def _reopen_views(self, old: SpanIndex | None, index: SpanIndex) -> None:
+        """The dependencies view moves to the new index (or closes, if its trace was
+        dropped); waterfall tabs close (they would hold the old index in memory)."""
+        app = self.app
+        for tab in app.waterfall_tabs():
+            await app.tabs.remove_pane(tab)
+        pane = app.deps_pane
+        if pane is None or old is None:
+            return
+        row = index.find(old.trace_id_of(pane.focus_row), old.span_id[pane.focus_row])
+        if row is None:
+            await app.tabs.remove_pane(DEPS_TAB)
+            app.action_show_traces()
+            app.say("The dependencies view's trace was dropped (--max-spans keeps the newest "
+                    "spans).", timeout=6)
+            return
+        pane.index = index
+        pane.set_focus(row)
+        self._deps_view = None
+        self._deps_new = 0
 
     # -- arrivals ----------------------------------------------------------------------------
 
@@ -169,20 +208,21 @@ class LiveMode:
                          (("gRPC", c.grpc), ("HTTP", c.http)) if addr)
         t = Text()
         t.append("● live", "bold green" if not self.paused else "bold yellow")
-        t.append(f"  {where}  ·  ")
+        if self.paused:
+            t.append("  PAUSED (p resumes; still receiving)", "bold yellow")
         index = self.index
         spans = len(index) if index is not None else 0
         traces = len(index.trace_ids) if index is not None else 0
+        t.append("  ·  ")
         t.append(f"{stats.rate():,.0f} spans/s", "bold")
-        t.append(f"  ·  {spans:,} spans in {traces:,} traces  ·  {stats.requests:,} requests")
+        t.append(f"  ·  {spans:,} spans  ·  {traces:,} traces")
+        if self._deps_new:
+            t.append(f"  ·  dependencies: {self._deps_new:,} new (R rebuilds)", "bold")
         if stats.rejected:
             t.append(f"  ·  {stats.rejected:,} rejected", "bold red")
         if stats.dropped_spans:
             t.append(f"  ·  {stats.dropped_spans:,} dropped (--max-spans)")
-        if self._deps_new:
-            t.append(f"  ·  dependencies: {self._deps_new:,} new (R rebuilds)", "bold")
-        if self.paused:
-            t.append("  ·  PAUSED (p resumes; still receiving)", "bold yellow")
+        t.append(f"  ·  {stats.requests:,} requests  ·  {where}")
         header.update(t, layout=False)
 
     def rebuild_dependencies(self) -> bool:

@@ -42,11 +42,13 @@ def search_texts(index: SpanIndex, cancelled: Callable[[], bool] = lambda: False
     """Per trace index: lower-case search text (services and operations of every span, the
     root span's attributes and resource), the trace's services as "\\x00a\\x00b\\x00", and all
     services sorted. For a background thread: a pass over every span."""
+    # A live index grows meanwhile: rows first (their traces are all known by then).
+    rows = len(index)
     n = len(index.trace_ids)
     services: list[set[str]] = [set() for _ in range(n)]
     operations: list[set[str]] = [set() for _ in range(n)]
     trace, name, service = index.trace, index.name, index.service
-    for row in range(len(index)):
+    for row in range(rows):
         if not row & 0x3FF:
             if cancelled():
                 raise Cancelled
@@ -57,7 +59,7 @@ def search_texts(index: SpanIndex, cancelled: Callable[[], bool] = lambda: False
     full: list[str] = []
     svc_text: list[str] = []
     resource_text: dict[int, str] = {}
-    for s in index.traces:
+    for s in index.traces[:n]:
         t = s.index
         if not t & 0xFF:
             if cancelled():
