@@ -44,6 +44,14 @@ async def services_shown(app, pilot, timeout: float = 20.0) -> ServicesPane:
     return pane
 
 
+async def settled(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until `condition()` holds (a tab switch moves the focus in steps)."""
+    waited = 0.0
+    while not condition() and waited < timeout:
+        await pilot.pause(0.02)
+        waited += 0.02
+
+
 def row_texts(pane: ServicesPane) -> list[str]:
     table = pane.table
     return [table.cells(i)[0].strip() for i in range(table.row_count)]
@@ -149,15 +157,16 @@ async def test_services_in_help_and_palette():
         assert [k for name, (k, _) in actions.items() if name.startswith("Services")] == [
             "key m", "key s", "key /"]
         app.action_show_traces()
+        await settled(pilot, lambda: app.traces_table.has_focus)
         await next(run for name, (_, run) in actions.items()
                    if name.startswith("Services: sort"))()
         assert app.tabs.active == SERVICES_TAB and app.services_pane.table.sort_key == "calls"
-        await pilot.pause()
+        await settled(pilot, lambda: app.services_pane.table.has_focus)
         app.action_show_traces()
-        await pilot.pause()
+        await settled(pilot, lambda: app.traces_table.has_focus)
         await next(run for name, (_, run) in actions.items()
                    if name.startswith("Services: filter"))()
-        await pilot.pause(0.1)
+        await settled(pilot, lambda: app.services_pane.filter_input.has_focus)
         assert app.tabs.active == SERVICES_TAB and app.services_pane.filter_input.has_focus
 
 

@@ -539,10 +539,12 @@ class TraceTuiApp(App[None]):
             pane.table.action_cycle_sort()
 
     async def action_services_filter(self) -> None:
+        switching = self._active_tab() != SERVICES_TAB
         await self.action_show_services()
         if (pane := self.services_pane) is not None:
-            # after the tab switch has focused the table
-            self.call_after_refresh(pane.action_start_filter)
+            pane.action_start_filter()
+            # the tab switch's own focus move (TabActivated) comes later: it goes there too
+            pane.filter_on_focus = switching
 
     def _tab_ids(self) -> list[str]:
         return [p.id for p in self.tabs.query(TabPane) if p.id]

@@ -72,6 +72,7 @@ class ServicesPane(Vertical):
         self.building = False
         self._built_rows = -1  # rows of the index the map on screen was built from
         self.pairs_edge: MapEdge | None = None  # the edge whose pairs are shown, if any
+        self.filter_on_focus = False  # the next focus_main focuses the filter instead
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="services-filter-bar"):
@@ -110,6 +111,10 @@ class ServicesPane(Vertical):
         return self.query_one("#services-filter", Input)
 
     def focus_main(self) -> None:
+        if self.filter_on_focus:  # the palette's "filter" switched here
+            self.filter_on_focus = False
+            self.filter_input.focus()
+            return
         (self.pair_list if self.pairs_edge is not None else self.table).focus()
 
     # -- the map, built in a thread -------------------------------------------------------
