@@ -46,3 +46,18 @@ def sdk_request() -> Any:
     import sdk_data
 
     return sdk_data.build_request()
+
+
+# Hypothesis profiles (tests/test_fuzz_loading.py): `ci` by default, a few hundred examples;
+# `--hypothesis-profile=long` or HYPOTHESIS_PROFILE=long for a long local hunt.
+try:
+    import os as _os
+
+    from hypothesis import settings as _settings
+
+    _settings.register_profile("ci", max_examples=250, deadline=None, database=None,
+                               derandomize=False, print_blob=True)
+    _settings.register_profile("long", max_examples=20_000, deadline=None, print_blob=True)
+    _settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # hypothesis is a test dependency; without it only the fuzz test fails
+    pass
