@@ -367,7 +367,12 @@ class SpanIndex:
             if len(self._detail_cache) > 4096:
                 self._detail_cache.clear()
             b = self.block(row)
-            cached = self._detail_cache[row] = b.source.detail(b.offset(row))
+            try:
+                cached = b.source.detail(b.offset(row))
+            except Exception as e:  # noqa: BLE001 - bad span data never takes a view down
+                cached = SpanDetail.unreadable(f"the rest of this span cannot be read "
+                                               f"({type(e).__name__}: {_first_line(e)})")
+            self._detail_cache[row] = cached
         return cached
 
     def attributes(self, row: int) -> dict[str, Any]:
@@ -380,7 +385,10 @@ class SpanIndex:
         if cached is not None:
             return cached.attributes.keys()
         b = self.block(row)
-        return b.source.attribute_keys(b.offset(row))
+        try:
+            return b.source.attribute_keys(b.offset(row))
+        except Exception:  # noqa: BLE001 - the details say why (see `detail`)
+            return ()
 
     def shape(self, row: int) -> str:
         shape = self._shape.get(row)
@@ -850,3 +858,8 @@ class Arrivals:
         self.duplicates = 0  # rows skipped: already in the index
         self.adopted = 0  # orphans whose parent arrived
         self.touched: dict[int, int] = {}  # trace -> how many of its spans/links changed
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:120] if text else ""

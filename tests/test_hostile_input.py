@@ -278,3 +278,19 @@ def test_7_zstd_bomb_inside_a_proto_stream_message(write):
     path = write("bomb-message.bin", struct.pack(">I", len(frame)) + frame)
     _, report = load([path])
     assert "decompression bomb" in report.files[0].error
+
+
+def test_5_any_source_whose_details_fail_shows_the_index_and_says_so(write, capsys):
+    """Zipkin keeps a span's tags undecoded until shown: bad UTF-8 in them is found only
+    then, and must not take --print or the details down (found by the fuzz test)."""
+    span = {"traceId": "4" * 32, "id": SPAN, "name": "zipkin op", "timestamp": 1_000_000,
+            "duration": 10, "localEndpoint": {"serviceName": "svc"}, "tags": {"k": "BADTAG"}}
+    path = write("zipkin.json", json.dumps([span]).encode().replace(b"BADTAG", b"\xff\xfe"))
+    index, report = load([path])
+    assert index.name == ["zipkin op"], report.lines()
+    (code, _, _), (pcode, text, _), (jcode, _, _) = every_output(capsys, path)
+    assert code == pcode == jcode == 0 and "zipkin op" in text
+    view = DependencyView(index, 0, ViewOptions())
+    fields = {f.label: f.value for s in DetailsBuilder(index).build(view.root).sections
+              for f in s.fields}
+    assert "cannot be read" in fields["unreadable"]
