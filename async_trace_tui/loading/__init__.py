@@ -81,7 +81,7 @@ def load(paths: list[str], progress: Progress | None = None,
         index = builder.build()
     report_duplicates(report, builder.duplicates, firsts, report.files[-len(names):] if names else [])
     report.spans = len(index)
-    report.traces = len(index.trace_ids)
+    report.traces = sum(1 for s in index.traces if s.spans)  # a file given up leaves none
     return index, report
 
 
