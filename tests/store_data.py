@@ -92,7 +92,8 @@ def build_traffic() -> list[Any]:
             span(jobs, "archive orders", t + 15 * MINUTE, t + 16 * MINUTE, parent=job,
                  links=[Link(producers[2].get_span_context())])
     lost = trace.NonRecordingSpan(trace.SpanContext(
-        0x5EED0000000000000000000000000001, 0x00000000DEADBEEF, is_remote=True))
+        0x5EED0000000000000000000000000001, 0x00000000DEADBEEF, is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED)))
     span(jobs, "orphan step", BASE_NS + 61 * MINUTE, BASE_NS + 62 * MINUTE, parent=lost)
     spans = list(exporter.get_finished_spans())
     for p in providers:

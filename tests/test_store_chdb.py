@@ -280,3 +280,31 @@ def test_source_errors_are_source_errors(store):
             src._rows("SELECT nope FROM otel.otel_traces")
     finally:
         src.close()
+
+
+@pytest.mark.parametrize("database", ["otel", "old"])
+@pytest.mark.parametrize("by", ["service", "resource:host.name", "resource:no.such.key"])
+def test_service_map_from_the_store_is_the_files(capsys, files, store, database, by):
+    """--map --json as SQL aggregates over the window (sync and async pairs, a CONSUMER
+    child, links both resolved and not, errors, nearest-rank percentiles) equals the map
+    of the same spans loaded from the files."""
+    code, want, _ = run(capsys, *files, "--map", "--json", "--by", by)
+    assert code == 0
+    code, got, err = run(capsys, f"chdb:{store}?database={database}", *WINDOW, "--map",
+                         "--json", "--by", by)
+    assert code == 0, err
+    assert json.loads(got) == json.loads(want)
+    doc = json.loads(got)
+    if by == "service":
+        assert {e["kind"] for e in doc["edges"]} == {"sync", "async"}
+        assert any(s["unresolved_links"] for s in doc["services"])  # the never-loaded span
+
+
+def test_service_map_fetches_no_span(store):
+    src = open_source([f"chdb:{store}"], since="2020-01-01T00:00:00Z", until="2035-01-01T00:00:00Z")
+    try:
+        src.open()
+        doc = src.service_map_json("service")
+        assert doc["edges"] and len(src.index) == 0
+    finally:
+        src.close()

@@ -8,11 +8,15 @@ exactly those of the spans in the window, whatever the page size and offset.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
-from store_data import minutes, rfc3339, window_rows, write_store
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from sdk_data import to_otlp_json
+from store_data import WINDOW, build_traffic, minutes, rfc3339, window_rows, write_store
 
+from async_trace_tui.cli import main
 from async_trace_tui.sources import FileSource, open_source
 from async_trace_tui.views.traces import SORT_KEYS
 
@@ -24,7 +28,7 @@ def data(tmp_path_factory):
     path, db = write_store(tmp_path_factory.mktemp("pages"))
     files = FileSource([path])
     files.open()
-    return files.index, db
+    return files.index, db, path
 
 
 def _sorted(rows, key, reverse):
@@ -35,7 +39,7 @@ def _sorted(rows, key, reverse):
 
 @pytest.mark.parametrize("lo, hi", [(0, 130), (10, 100), (33, 34), (61, 62)])
 def test_pages_are_the_windows_rows(data, lo, hi):
-    index, db = data
+    index, db, _ = data
     since, until = minutes(lo), minutes(hi)
     want = window_rows(index, since, until)
     src = open_source([f"chdb:{db}"], since=rfc3339(since), until=rfc3339(until))
@@ -56,7 +60,7 @@ def test_pages_are_the_windows_rows(data, lo, hi):
 def test_long_jobs_cross_the_slices(data):
     """The first screen's slice (1/32 of a 100-minute window) holds the ends of the jobs
     started 20 minutes before: they must rank by their start, not by what is in the slice."""
-    index, db = data
+    index, db, _ = data
     since, until = minutes(0), minutes(100)
     src = open_source([f"chdb:{db}"], since=rfc3339(since), until=rfc3339(until))
     try:
@@ -72,7 +76,7 @@ def test_long_jobs_cross_the_slices(data):
 
 @pytest.mark.parametrize("query", ["service:payments-worker", "publish", "REPORT", "nothing like it"])
 def test_filters_newest_first(data, query):
-    index, db = data
+    index, db, _ = data
     since, until = minutes(0), minutes(125)
     src = open_source([f"chdb:{db}"], since=rfc3339(since), until=rfc3339(until))
     try:
@@ -94,3 +98,24 @@ def test_filters_newest_first(data, query):
     want = [r for r in _sorted(window_rows(index, since, until), "start", True) if matches(r)]
     assert got == want[:9]
     assert (got != []) == (query != "nothing like it")
+
+
+
+def test_service_map_of_the_traffic_is_the_files(data, capsys, tmp_path):
+    """Two hours of traffic (batch consumers linking three producers each, a CONSUMER child
+    in another service, failing calls, a link an hour back): --map --json from the store is
+    the file's; over a window, the map of a file of the spans starting in it."""
+    _, db, path = data
+    spans = build_traffic()
+    since, until = minutes(20), minutes(70)
+    part = tmp_path / "part.json"
+    part.write_bytes(to_otlp_json(encode_spans(
+        [s for s in spans if since <= s.start_time <= until])))
+    for store_args, file in ((WINDOW, path), (["--since", rfc3339(since), "--until", rfc3339(until)],
+                                              str(part))):
+        for by in ("service", "resource:deployment.environment"):
+            assert main([file, "--map", "--json", "--by", by]) == 0
+            want = json.loads(capsys.readouterr().out)
+            assert main([f"chdb:{db}", *store_args, "--map", "--json", "--by", by]) == 0
+            assert json.loads(capsys.readouterr().out) == want
+            assert want["edges"]

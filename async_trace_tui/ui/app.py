@@ -524,7 +524,8 @@ class TraceTuiApp(App[None]):
             return
         pane = self.services_pane
         if pane is None:
-            pane = ServicesPane(self.index, by=self.map_by, ascii=self.ascii, id="services")
+            pane = ServicesPane(self.index, by=self.map_by, ascii=self.ascii, id="services",
+                                compute=getattr(self.source, "service_map_json", None))
             await self.tabs.add_pane(TabPane(Content("Services"), pane, id=SERVICES_TAB))
         else:
             pane.refresh_map(self.index)

@@ -10,6 +10,9 @@ threads: the keys never wait for them. Styles: services.tcss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -20,6 +23,7 @@ from textual.widgets import Input, Label, Static
 
 from ..gcpause import paused_gc
 from ..index import SpanIndex
+from ..sources import SourceError
 from ..views.format import safe_text
 from ..views.map_layout import MapDrawing, draw_map
 from ..views.render_map import MARKS
@@ -55,6 +59,11 @@ class ServicesPane(Vertical):
             self.service_map = service_map
             self.drawing = drawing
 
+    class MapFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
     class PairsReady(Message):
         def __init__(self, edge: MapEdge, pairs: list[SpanPair]) -> None:
             super().__init__()
@@ -62,9 +71,14 @@ class ServicesPane(Vertical):
             self.pairs = pairs
 
     def __init__(self, index: SpanIndex, *, by: str = "service", ascii: bool = False,
-                 id: str | None = None) -> None:
+                 id: str | None = None,
+                 compute: Callable[[str], dict[str, Any]] | None = None) -> None:
         super().__init__(id=id, classes="-ascii" if ascii else None)
         self.index = index
+        # A store's map comes from the store (SQL aggregates over its window, no span
+        # pairs), not from the spans fetched so far: `compute(by)` gives its §9 JSON.
+        self.compute = compute
+        self.failed = False
         self.by = by
         self.ascii = ascii
         self.service_map: ServiceMap | None = None
@@ -125,8 +139,9 @@ class ServicesPane(Vertical):
         if index is not None:
             self.index = index
         if self.building or (self.service_map is not None
-                             and self._built_rows == len(self.index)
-                             and self.service_map.index is self.index):
+                             and (self.compute is not None
+                                  or (self._built_rows == len(self.index)
+                                      and self.service_map.index is self.index))):
             return False
         self.building = True
         self._update_status()
@@ -137,7 +152,14 @@ class ServicesPane(Vertical):
     def _build(self, index: SpanIndex, by: str, ascii_only: bool) -> None:
         rows = len(index)
         with paused_gc():
-            service_map = build_map(index, by)
+            if self.compute is not None:
+                try:
+                    service_map = ServiceMap.from_json(self.compute(by), by, index)
+                except SourceError as e:
+                    self.post_message(self.MapFailed(str(e)))
+                    return
+            else:
+                service_map = build_map(index, by)
             drawing = draw_map(service_map, ascii_only)
         self.post_message(self.MapReady(index, rows, service_map, drawing))
 
@@ -152,6 +174,14 @@ class ServicesPane(Vertical):
         self._update_status()
         if self.index is not m.index or len(self.index) != m.rows:
             self.refresh_map()  # the index moved on while this map was made
+
+    def on_services_pane_map_failed(self, m: MapFailed) -> None:
+        """The store could not make the map: one line, and m tries again."""
+        self.building = False
+        self.failed = True
+        self.app.notify(m.error, title="service map failed", severity="error", markup=False,
+                        timeout=10)
+        self._update_status()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_drawing()
@@ -261,13 +291,15 @@ class ServicesPane(Vertical):
     def _update_status(self) -> None:
         text = Text(" ")
         dot, more = (" - ", "...") if self.ascii else (" · ", "…")
-        if self.service_map is None:
+        if self.service_map is None and self.failed and not self.building:
+            text.append("the service map could not be made: m tries again")
+        elif self.service_map is None:
             text.append(f"building the service map{more}")
         elif self.pairs_edge is not None:
             text.append(f"enter opens the dependencies view on the pair's effect{dot}esc back")
         else:
             text.append(self.table.describe())
-            grown = len(self.index) - self._built_rows
+            grown = 0 if self.compute is not None else len(self.index) - self._built_rows
             if self.building:
                 text.append(f" {dot} updating{more}")
             elif grown > 0:

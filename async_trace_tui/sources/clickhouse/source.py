@@ -20,6 +20,7 @@ from ..base import Progress, Source, SourceError
 from ..window import format_ns, parse_window
 from .backend import Backend, connect
 from .schema import Schema, schema
+from .service_map import map_json
 from .spans import SpanRows, select_list
 from .target import Target, parse_target
 from .traces import IN_WINDOW, VALID_LINK, TraceTable
@@ -246,6 +247,10 @@ class ClickHouseSource(Source):
             return None
         tid = _unhex(first[0].trace_id)
         return None if tid is None else self.ensure_trace(tid)
+
+    def service_map_json(self, by: str = "service") -> dict[str, Any]:
+        """The §9 map of the window, as SQL aggregates (service_map.py): `--map` reads it."""
+        return map_json(self._rows, self.target.qualified, self.window, by)
 
     def trace_of_row(self, row: TraceRow) -> int | None:
         """The index of a Traces-table row's trace, fetched (for the TUI's enter/o)."""
