@@ -133,6 +133,7 @@ _OTHER_SIGNALS = (
     (("resourceLogs", "resource_logs"), "logs"),
     (("resourceProfiles", "resource_profiles"), "profiles"),
 )
+_LEVEL_NAMES = {"resource_spans": "resourceSpans", "scope_spans": "scopeSpans"}
 _BLANK = re.compile(rb"[ \t\r\n]*")
 _SNAKE_MARKERS = (b'"resource_spans"', b'"scope_spans"', b'"trace_id"', b'"span_id"')
 
@@ -357,16 +358,26 @@ class JsonLoader(LoaderBase):
 
     # -- one piece at a time: a bad piece costs only itself -----------------------------
 
-    def _resource_spans_raw(self, raw: Raw, family: dict[str, Any], where: str) -> None:
+    def _piece(self, raw: Raw, family: dict[str, Any], level: str, where: str) -> tuple[Any, bool]:
+        """One resourceSpans or scopeSpans: typed (fast), else with its list left undecoded
+        (split: True), else None, skipped and counted."""
         try:
-            self._resource_spans(family["resource_spans"].decode(raw), where)
-            return
+            return family[level].decode(raw), False
         except msgspec.DecodeError:
             pass
         try:
-            rs = family["resource_spans_split"].decode(raw)
+            return family[level + "_split"].decode(raw), True
         except msgspec.DecodeError as e:
-            self.report.skip("malformed resourceSpans", where, f"resourceSpans: {_short(e)}")
+            name = _LEVEL_NAMES[level]
+            self.report.skip(f"malformed {name}", where, f"{name}: {_short(e)}")
+            return None, False
+
+    def _resource_spans_raw(self, raw: Raw, family: dict[str, Any], where: str) -> None:
+        rs, split = self._piece(raw, family, "resource_spans", where)
+        if rs is None:
+            return
+        if not split:
+            self._resource_spans(rs, where)
             return
         resource = self._resource(rs.resource)
         for ss_raw in rs.scope_spans or rs.instrumentation_library_spans or ():
@@ -374,25 +385,14 @@ class JsonLoader(LoaderBase):
 
     def _scope_spans_raw(self, raw: Raw, resource: Resource, family: dict[str, Any],
                          where: str) -> None:
-        try:
-            ss = family["scope_spans"].decode(raw)
-        except msgspec.DecodeError:
-            ss = None
-        if ss is not None:
-            if ss.spans:
-                scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
-                self._spans(ss.spans, resource, scope, where)
+        ss, split = self._piece(raw, family, "scope_spans", where)
+        if ss is None:
             return
-        try:
-            split = family["scope_spans_split"].decode(raw)
-        except msgspec.DecodeError as e:
-            self.report.skip("malformed scopeSpans", where, f"scopeSpans: {_short(e)}")
-            return
-        good = [sp for sp in (self._span_raw(r, family, where) for r in split.spans or ())
-                if sp is not None]
-        if good:
-            scope = self._scope(split.scope if len(split.scope) else split.instrumentation_library)
-            self._spans(good, resource, scope, where)
+        spans = ss.spans if not split else [
+            sp for sp in (self._span_raw(r, family, where) for r in ss.spans or ()) if sp is not None]
+        if spans:
+            scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
+            self._spans(spans, resource, scope, where)
 
     def _span_raw(self, raw: Raw, family: dict[str, Any], where: str) -> Any:
         """One span, typed; null fields dropped (as if absent) when that is what is wrong."""
