@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from .views.flow_headless import check_flow_arguments
 
     check_flow_arguments(parser, args)
+    _check_combinations(parser, args)
     if headless and ascii_only:
         args.ascii = True
     from .views.grouping import GroupSpecError, parse_group_by
@@ -209,6 +210,27 @@ def main(argv: list[str] | None = None) -> int:
 
 class UsageError(Exception):
     pass
+
+
+_VIEW_OPTIONS = ("group_by", "agg", "hide_internal", "async_cap", "depth")
+
+
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that contradict each other are usage errors (exit 2) before any file is read,
+    never one of them silently winning."""
+    outputs = [flag for flag, on in (("--list", args.list), ("--print", args.print_tree),
+                                     ("--map", args.map)) if on]
+    if len(outputs) > 1:
+        parser.error(f"{' and '.join(outputs)} are different outputs: choose one")
+    if args.print_tree and args.json:
+        parser.error("--print writes the view as text and --json as JSON: choose one")
+    if args.list and (args.trace or args.span):
+        parser.error("--list lists every trace; --trace/--span focus a view (--print, --json)")
+    if args.list:
+        changed = [f"--{name.replace('_', '-')}" for name in _VIEW_OPTIONS
+                   if getattr(args, name) != parser.get_default(name)]
+        if changed:
+            parser.error(f"{', '.join(changed)} shape the dependencies view, not --list")
 
 
 def _list(source: Any, args: argparse.Namespace) -> int:

@@ -383,10 +383,11 @@ def test_json_follows_the_spec_schema(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--trace", "abc"], "not 32 hex digits"),
+    (["--trace", "abc"], "at least its first 4 hex digits"),
     (["--span", "0000000000000001"], "no span"),
     (["--trace", "f" * 32], "no trace"),
-    (["--span", "xyz"], "not 16 hex digits"),
+    (["--span", "xyz"], "not hex digits"),
+    (["--span", "0" * 17], "longer than 16 hex digits"),
 ])
 def test_unknown_ids_are_usage_errors(capsys, args, message):
     assert main(["--print", *args]) == 2

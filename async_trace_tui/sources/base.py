@@ -90,6 +90,29 @@ class Source:
             rows = [r for r in rows if index.trace[r] == t]
         return rows
 
+    def ids_matching(self, kind: str, prefix: str, suffix: str = "",
+                     trace_id: bytes | None = None, limit: int = 11) -> list[bytes]:
+        """Distinct trace ids (`kind` "trace") or span ids ("span"; of `trace_id` only when
+        given) whose lower-case hex starts with `prefix` and ends with `suffix`: at most
+        `limit`, sorted (headless --trace/--span take a prefix, SPEC §5)."""
+        index = self.index
+        if kind == "trace":
+            pool: Sequence[bytes] = index.trace_ids
+        elif trace_id is not None:
+            t = index.trace_index.get(trace_id)
+            span_id = index.span_id
+            pool = [] if t is None else [span_id[r] for r in index.spans_of(t)]
+        else:
+            pool = index.span_id
+        return match_ids(pool, prefix, suffix, limit)
+
+    def busiest_trace(self) -> int | None:
+        """The trace headless output opens on when none is named: the most async links (in
+        and out), then the most spans, then the earliest."""
+        best = min((s for s in self.index.traces if s.spans), default=None,
+                   key=lambda s: (-(s.links_in + s.links_out), -s.spans, s.start, s.trace_id))
+        return None if best is None else best.index
+
     def first_trace(self) -> int | None:
         """The trace a view opens on when none is named: the earliest one."""
         traces = [s for s in self.index.traces if s.spans]
@@ -107,6 +130,15 @@ def _empty_index() -> SpanIndex:
     from ..index import IndexBuilder
 
     return IndexBuilder().build()
+
+
+def match_ids(pool: Sequence[bytes], prefix: str, suffix: str, limit: int) -> list[bytes]:
+    """The distinct ids of `pool` whose hex starts with `prefix` and ends with `suffix`."""
+    head = bytes.fromhex(prefix[:len(prefix) // 2 * 2])
+    found = {b for b in pool if b.startswith(head)}  # the whole bytes first: at C speed
+    if len(prefix) % 2 or suffix:
+        found = {b for b in found if (h := b.hex()).startswith(prefix) and h.endswith(suffix)}
+    return sorted(found)[:limit]
 
 
 def filter_rows(rows: Sequence[Any], query: str) -> list[Any]:

@@ -106,10 +106,20 @@ class DepNode:
     @property
     def operation(self) -> str:
         if self.kind == MORE:
-            return f"+{self.hidden} more async call{'s' if self.hidden != 1 else ''}"
+            plural = "s" if self.hidden != 1 else ""
+            if self.cut:
+                return f"+{self.hidden} async call{plural} past --depth {self.view.options.depth}"
+            return f"+{self.hidden} more async call{plural}"
         if self.kind == MISSING:
             return "(span not loaded)"
         return _one_or_count((self.view.index.name[r] for r in self.rows), "operations") or ""
+
+    @property
+    def cut(self) -> bool:
+        """A `more` node marking async calls that headless output's --depth did not follow."""
+        depth = self.view.options.depth
+        return (self.kind == MORE and depth is not None and self.parent_node is not None
+                and self.parent_node.hops >= depth)
 
     @property
     def group_label(self) -> str | None:
@@ -348,8 +358,6 @@ class DependencyView:
             return
         idx = self.index
         start, end, parent, kind = idx.start, idx.end, idx.parent, idx.kind
-        depth = self.options.depth
-        want_async = depth is None or node.hops < depth
         visible = self.visible if not self.options.show_internal else _same
         if node.kind == TRACE:
             for r in node.rows:
@@ -360,10 +368,8 @@ class DependencyView:
                 for c in kids:
                     if kind[c] != KIND_CONSUMER:
                         yield (SYNC, c, r, None, None)
-                    elif want_async:
+                    else:
                         yield (ASYNC_DOWN, c, r, start[c] - end[parent[c]], None)
-                if not want_async:
-                    continue
                 for effect, cause in lin:
                     yield (ASYNC_DOWN, visible(effect), r, start[effect] - end[cause], None)
                 # The link the view arrived over is the way back, not a new call.
@@ -380,27 +386,31 @@ class DependencyView:
                     p = parent[p]
                 consumer = kind[r] == KIND_CONSUMER
                 edge = ASYNC_UP if consumer else SYNC_UP
-                if edge == SYNC_UP or want_async:
-                    if p >= 0:
-                        yield (edge, p, r, start[r] - end[p] if consumer else None, None)
-                    elif idx.parent_id[r]:
-                        yield (edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r]))
-                if want_async:
-                    for tid, sid, target, effect in self._relations(r)[2]:
-                        if target is None:
-                            yield (ASYNC_UP, -1, r, None, (tid, sid))
-                        else:
-                            yield (ASYNC_UP, visible(target), r, start[effect] - end[target], None)
+                if p >= 0:
+                    yield (edge, p, r, start[r] - end[p] if consumer else None, None)
+                elif idx.parent_id[r]:
+                    yield (edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r]))
+                for tid, sid, target, effect in self._relations(r)[2]:
+                    if target is None:
+                        yield (ASYNC_UP, -1, r, None, (tid, sid))
+                    else:
+                        yield (ASYNC_UP, visible(target), r, start[effect] - end[target], None)
 
     def _group(self, node: DepNode, cands: list[_Cand]) -> list[DepNode]:
         """Merge candidates into child nodes: sync calls, then each async direction capped
-        at the earliest `async_cap` groups plus one `+N more` node."""
+        at the earliest `async_cap` groups plus one `+N more` node. Past headless output's
+        --depth, each direction's async calls are one `more` node that says so (`cut`)."""
         key = self._keyer(node)
         out = self._make_groups(node, [c for c in cands if c[0] not in ASYNC_EDGES], key)
         cap = self.options.async_cap
         start = self.index.start
+        depth = self.options.depth
         for edge in ASYNC_EDGES:
             calls = [c for c in cands if c[0] == edge]
+            if depth is not None and node.hops >= depth:
+                if calls:  # not followed: no hop is crossed
+                    out.append(self._more(node, edge, calls, node.hops))
+                continue
             if not cap or len(calls) <= cap:
                 out.extend(self._make_groups(node, calls, key))
                 continue
@@ -421,11 +431,14 @@ class DependencyView:
                     rest.append(c)
             out.extend(self._make_groups(node, shown, key))
             if rest:
-                more = DepNode(self, MORE, edge, [], [], [], node, node.hops + 1, key=(edge, MORE))
-                more.hidden = len(rest)
-                more._rest = rest
-                out.append(more)
+                out.append(self._more(node, edge, rest, node.hops + 1))
         return out
+
+    def _more(self, node: DepNode, edge: str, rest: list[_Cand], hops: int) -> DepNode:
+        more = DepNode(self, MORE, edge, [], [], [], node, hops, key=(edge, MORE))
+        more.hidden = len(rest)
+        more._rest = rest
+        return more
 
     def _keyer(self, node: DepNode) -> Callable[[_Cand], Any]:
         key_of = self.key_of

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..gcpause import paused_gc
 from .dependencies import CYCLE, MISSING, MORE, DependencyView, ViewOptions
+from .format import safe_text
 from .glyphs import glyphs
 from .grouping import GroupSpecError
 from .labels import plain
@@ -18,38 +20,114 @@ if TYPE_CHECKING:
     from ..sources import Source
 
 
-def parse_hex_id(text: str, size: int, what: str, error: type[Exception]) -> bytes:
-    try:
-        raw = bytes.fromhex(text.strip())
-    except ValueError:
-        raw = b""
-    if len(raw) != size:
-        raise error(f"{what} {text!r} is not {size * 2} hex digits")
-    return raw
+class IdPattern:
+    """An id as given on the command line: whole, a prefix of 4+ hex digits, or the TUI's
+    shortened form (`62f7…d454`, `62f7..d454`): its first digits, then its last."""
+
+    __slots__ = ("text", "prefix", "suffix", "exact")
+
+    def __init__(self, text: str, prefix: str, suffix: str, exact: bytes | None) -> None:
+        self.text = text
+        self.prefix = prefix
+        self.suffix = suffix
+        self.exact = exact
+
+
+MIN_PREFIX = 4
+_SHOWN = 10  # candidates listed for an ambiguous id
+
+
+def parse_hex_id(text: str, size: int, what: str, error: type[Exception]) -> IdPattern:
+    """The id's digits checked (a usage error names what is wrong); not looked up yet."""
+    raw = text.strip().lower()
+    for mark in ("…", "...", ".."):
+        if mark in raw:
+            prefix, _, suffix = raw.partition(mark)
+            break
+    else:
+        prefix, suffix = raw, ""
+    digits = prefix + suffix
+    if not digits or any(c not in "0123456789abcdef" for c in digits):
+        raise error(f"{what} {text!r} is not hex digits")
+    if len(digits) > size * 2 or (suffix and len(digits) == size * 2):
+        raise error(f"{what} {text!r} is longer than {size * 2} hex digits")
+    if len(prefix) < MIN_PREFIX:
+        raise error(f"{what} {text!r}: give at least its first {MIN_PREFIX} hex digits")
+    exact = bytes.fromhex(prefix) if len(prefix) == size * 2 else None
+    return IdPattern(text, prefix, suffix, exact)
+
+
+def resolve_id(source: Source, pattern: IdPattern, kind: str, error: type[Exception],
+               trace_id: bytes | None = None) -> bytes:
+    """The one id the pattern names; a usage error when none or several match."""
+    if pattern.exact is not None:
+        return pattern.exact
+    found = source.ids_matching(kind, pattern.prefix, pattern.suffix, trace_id, _SHOWN + 1)
+    what = f"{kind} id"
+    if not found:
+        where = f" in trace {trace_id.hex()}" if trace_id is not None else ""
+        raise error(f"no {what} matches {pattern.text!r}{where} in {_where(source)}")
+    if len(found) > 1:
+        more = "\n  ..." if len(found) > _SHOWN else ""
+        listed = "\n".join(f"  {_describe(source, kind, i)}" for i in found[:_SHOWN])
+        raise error(f"{what} {pattern.text!r} is ambiguous; it matches:\n{listed}{more}\n"
+                    f"give more digits")
+    return found[0]
+
+
+def _describe(source: Source, kind: str, id_: bytes) -> str:
+    """A candidate id with what it is, as far as the loaded spans tell."""
+    index = source.index
+    if kind == "trace":
+        t = index.trace_index.get(id_)
+        row = index.traces[t].root if t is not None else -1
+    else:
+        rows = index.find_span(id_)
+        row = rows[0] if rows else -1
+    if row < 0:
+        return id_.hex()
+    return f"{id_.hex()}  {safe_text(index.service(row))} · {safe_text(index.name[row])}"
 
 
 def choose_focus(source: Source, trace: str | None, span: str | None,
-                 error: type[Exception]) -> int:
-    """--span, else --trace's root, else the earliest trace's root (fetching from a store
-    what it takes to know them)."""
-    tid = parse_hex_id(trace, 16, "trace id", error) if trace else None
+                 error: type[Exception], note: Callable[[str], None] | None = None) -> int:
+    """--span, else --trace's root, else the root of the trace with the most async links
+    (told to `note`, stderr by default), fetching from a store what it takes to know them."""
+    tid = None
     t = None
-    if tid is not None:
+    if trace:
+        tid = resolve_id(source, parse_hex_id(trace, 16, "trace id", error), "trace", error)
         t = source.ensure_trace(tid)
         if t is None:
             raise error(f"no trace {tid.hex()} in {_where(source)}")
     if span:
-        sid = parse_hex_id(span, 8, "span id", error)
+        sid = resolve_id(source, parse_hex_id(span, 8, "span id", error), "span", error, tid)
         rows = source.find_span(sid, tid)
         if not rows:
             where = f" in trace {tid.hex()}" if tid is not None else ""
             raise error(f"no span {sid.hex()}{where} in {_where(source)}")
         return rows[0]
     if t is None:
-        t = source.first_trace()
+        t = source.busiest_trace()
         if t is None:
             raise error(f"no traces in {_where(source)}")
+        (note or _to_stderr)(_default_note(source, t))
     return source.index.traces[t].root
+
+
+def _default_note(source: Source, t: int) -> str:
+    s = source.index.traces[t]
+    links = s.links_in + s.links_out
+    why = (f"the one with the most async links ({links})" if links
+           else f"no trace has async links: the biggest ({s.spans:,} spans)")
+    root = s.root
+    what = (f" ({safe_text(source.index.service(root))} · {safe_text(source.index.name[root])})"
+            if root >= 0 else "")
+    return f"trace-tui: no --trace or --span given: showing trace {s.trace_id.hex()}{what}, {why}"
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _where(source: Source) -> str:

@@ -252,6 +252,35 @@ class ClickHouseSource(Source):
         """The §9 map of the window, as SQL aggregates (service_map.py): `--map` reads it."""
         return map_json(self._rows, self.target.qualified, self.window, by)
 
+    def ids_matching(self, kind: str, prefix: str, suffix: str = "",
+                     trace_id: bytes | None = None, limit: int = 11) -> list[bytes]:
+        col = "TraceId" if kind == "trace" else "SpanId"
+        params = self._window_params()
+        params.update(p=prefix, s=suffix, n=limit)
+        where = (f"{self._IN_WINDOW} AND startsWith(lower({col}), {{p:String}}) "
+                 f"AND endsWith(lower({col}), {{s:String}})")
+        if trace_id is not None:
+            params["tid"] = trace_id.hex()
+            where += " AND TraceId = {tid:String}"
+        found = self._rows(f"SELECT DISTINCT lower({col}) AS id FROM {self.target.qualified} "
+                           f"WHERE {where} ORDER BY id LIMIT {{n:UInt64}}", params)
+        return [b for r in found if (b := _unhex(r[0])) is not None]
+
+    def busiest_trace(self) -> int | None:
+        """As the base class says, over the window, in one aggregate."""
+        found = self._rows(f"""
+            SELECT TraceId,
+                   sum(arrayCount({_VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out,
+                   any(li.n) AS links_in, count() AS spans,
+                   min(toUnixTimestamp64Nano(Timestamp)) AS start_ns
+            FROM {self.target.qualified} {self._links_in_join()}
+            WHERE {self._IN_WINDOW} AND TraceId != ''
+            GROUP BY TraceId
+            ORDER BY links_out + links_in DESC, spans DESC, start_ns ASC, TraceId ASC
+            LIMIT 1""", self._window_params())
+        tid = _unhex(found[0][0]) if found else None
+        return None if tid is None else self.ensure_trace(tid)
+
     def trace_of_row(self, row: TraceRow) -> int | None:
         """The index of a Traces-table row's trace, fetched (for the TUI's enter/o)."""
         tid = _unhex(row.trace_id)
