@@ -119,3 +119,45 @@ def test_service_map_of_the_traffic_is_the_files(data, capsys, tmp_path):
             assert main([f"chdb:{db}", *store_args, "--map", "--json", "--by", by]) == 0
             assert json.loads(capsys.readouterr().out) == want
             assert want["edges"]
+
+
+@pytest.mark.parametrize("op", ["checkout orders publish", "frontend GET /checkout",
+                                "payments-worker orders process", "reports nightly report"])
+def test_flow_distributions_from_the_store_are_the_files(data, capsys, op):
+    """--flow --op: the starts found in SQL, their flows' traces fetched hop by hop (the
+    producers' consumers, their e-mail workers), the distribution worked out as for files."""
+    _, db, path = data
+    assert main([path, "--flow", "--op", op, "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main([f"chdb:{db}", *WINDOW, "--flow", "--op", op, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == want and want["flows"] >= 8
+
+
+def test_the_first_trace_of_a_part_is_fetched_whole(data, capsys):
+    """The lookup table bounds a trace to its seconds; the part holding the table's first
+    spans begins inside that trace's second (the engine's min-max pruning once dropped it)."""
+    index, db, path = data
+    first = min(range(len(index)), key=index.start.__getitem__)
+    tid = index.trace_id_of(first).hex()
+    assert main([path, "--json", "--trace", tid]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main([f"chdb:{db}", *WINDOW, "--json", "--trace", tid]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+
+
+def test_flow_of_a_span_and_the_limit_on_starts(data, capsys):
+    index, db, path = data
+    producers = sorted((r for r in range(len(index)) if index.name[r] == "orders publish"),
+                       key=index.start.__getitem__)
+    sid = index.span_id[producers[3]].hex()  # a batch consumer links it (and two more)
+    assert main([path, "--flow", "--span", sid, "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main([f"chdb:{db}", *WINDOW, "--flow", "--span", sid, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    # producer ⇢ batch consumer (a link) → e-mail publish ⇢ e-mail consumer (a CONSUMER child)
+    assert got == want and got["async_hops"] == 2 and got["traces"] == 2
+    assert main([f"chdb:{db}", *WINDOW, "--limit", "5", "--flow", "--op",
+                 "checkout orders publish", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["flows"] == 5
+    assert "the newest 5 of the 240 spans of the operation in the window (--limit)" in err

@@ -113,6 +113,15 @@ class Source:
                    key=lambda s: (-(s.links_in + s.links_out), -s.spans, s.start, s.trace_id))
         return None if best is None else best.index
 
+    def operation_starts(self, text: str) -> tuple[tuple[str, str], list[int]] | None:
+        """`--flow --op 'SERVICE OPERATION'`: the (service, operation) the text names and
+        every span of it, by start time (a store fetches their traces); None if no span
+        has it."""
+        from ..views.flow import parse_operation, spans_of_operation
+
+        found = parse_operation(self.index, text)
+        return None if found is None else (found, spans_of_operation(self.index, *found))
+
     def first_trace(self) -> int | None:
         """The trace a view opens on when none is named: the earliest one."""
         traces = [s for s in self.index.traces if s.spans]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..gcpause import paused_gc
 from ..textsafe import safe_json_dumps
-from .flow import Flow, distribution, parse_operation, spans_of_operation
+from .flow import Flow, distribution, reach
 from .flow_render import (
     FLOW_STYLES,
     distribution_json,
@@ -58,17 +58,33 @@ def complete_flow(source: Source, start: int) -> Flow:
         source.fetch(need)
 
 
+def complete_flows(source: Source, starts: list[int]) -> None:
+    """Fetch what the flows of all `starts` reach, a round per hop for all of them at once."""
+    while source.lazy:
+        index = source.index
+        seen: set[int] = set()
+        for s in starts:
+            seen.update(reach(index, s))
+        need = [r for r in seen if source.pending((r,))]
+        if not need:
+            return
+        source.fetch(need)
+
+
 def run(source: Source, args: argparse.Namespace, error: type[Exception]) -> int:
     g = glyphs(args.ascii)
-    index = source.index
     with paused_gc():
         if args.op is not None:
-            found = parse_operation(index, args.op)
-            if found is None:
+            said = len(source.report.messages)
+            op = source.operation_starts(args.op)
+            for line in source.report.messages[said:]:  # (a store's --limit, say)
+                print(safe_text(line), file=sys.stderr)
+            if op is None:
                 raise error(f"no span has the service and operation {safe_text(args.op)!r} "
                             "(--op 'SERVICE OPERATION', as --list shows them)")
-            starts = spans_of_operation(index, *found)
-            dist = distribution(index, starts)
+            found, starts = op
+            complete_flows(source, starts)
+            dist = distribution(source.index, starts)
             if args.json:
                 _write_json(distribution_json(dist))
                 return 0

@@ -23,12 +23,15 @@ from .schema import Schema, schema
 from .service_map import map_json
 from .spans import SpanRows, select_list
 from .target import Target, parse_target
-from .traces import IN_WINDOW, VALID_LINK, TraceTable
+from .traces import IN_WINDOW, SECOND, VALID_LINK, TraceTable
 
 HOUR_NS = 3600 * 1_000_000_000
 BACK_NS, AHEAD_NS = HOUR_NS, 24 * HOUR_NS  # the window of a reverse-link lookup
 CHUNK = 1000  # ids per IN (...) list
 _VALID_LINK = VALID_LINK
+# A span of service {svc} and operation {op} (unknown_service: an empty ServiceName).
+_OF_OPERATION = ("SpanName = {op:String} AND (ServiceName = {svc:String} "
+                 "OR ({svc:String} = 'unknown_service' AND ServiceName = ''))")
 
 
 class ClickHouseSource(Source):
@@ -144,9 +147,12 @@ class ClickHouseSource(Source):
             where = "TraceId IN {ids:Array(String)}"
             bounds = self._lookup_bounds(chunk) if self.has_lookup else None
             if bounds is not None:
-                params["from"], params["to"] = bounds
-                where += (" AND Timestamp >= toDateTime({from:Int64})"
-                          " AND Timestamp < toDateTime({to:Int64}) + 1")
+                # The lookup's seconds as DateTime64 (nanoseconds): against a DateTime, the
+                # engine's min-max pruning turns `< second + 1` into `<= second` and drops
+                # parts that begin inside the trace's last second (new, small parts).
+                params["from"], params["to"] = bounds[0] * SECOND, (bounds[1] + 1) * SECOND
+                where += (" AND Timestamp >= fromUnixTimestamp64Nano({from:Int64})"
+                          " AND Timestamp < fromUnixTimestamp64Nano({to:Int64})")
             added += self._spans.add(self._rows(self._span_sql(where), params))
             self._complete.update(todo[lo:lo + CHUNK])
         return added
@@ -247,6 +253,41 @@ class ClickHouseSource(Source):
             return None
         tid = _unhex(first[0].trace_id)
         return None if tid is None else self.ensure_trace(tid)
+
+    def operation_starts(self, text: str) -> tuple[tuple[str, str], list[int]] | None:
+        """The spans of the operation in the window, found in SQL (the newest `--limit` of
+        them when there are more: said in the report), their traces fetched."""
+        text = text.strip()
+        found = None
+        at = text.find(" ")
+        while at > 0:  # the longest service name that has the operation, as parse_operation
+            service, operation = text[:at], text[at + 1:].strip()
+            if self._rows(f"SELECT 1 FROM {self.target.qualified} WHERE {self._IN_WINDOW} "
+                          f"AND {_OF_OPERATION} LIMIT 1", self._op_params(service, operation)):
+                found = (service, operation)
+            at = text.find(" ", at + 1)
+        if found is None:
+            return None
+        params = self._op_params(*found)
+        params["n"] = self.limit
+        spans = self._rows(f"SELECT TraceId, SpanId, count() OVER () FROM {self.target.qualified} "
+                           f"WHERE {self._IN_WINDOW} AND {_OF_OPERATION} "
+                           f"ORDER BY Timestamp DESC LIMIT {{n:UInt64}}", params)
+        if spans and int(spans[0][2]) > len(spans):
+            self.report.messages.append(
+                f"--flow --op: the newest {len(spans):,} of the {int(spans[0][2]):,} spans of "
+                f"the operation in the window (--limit)")
+        ids = [(t, s) for r in spans if (t := _unhex(r[0])) and (s := _unhex(r[1]))]
+        self.fetch_traces({t for t, _ in ids})
+        index = self.index
+        rows = [r for t, s in ids for r in index.find_span(s) if index.trace_id_of(r) == t]
+        rows.sort(key=index.start.__getitem__)
+        return found, rows
+
+    def _op_params(self, service: str, operation: str) -> dict[str, Any]:
+        params = self._window_params()
+        params["svc"], params["op"] = service, operation
+        return params
 
     def service_map_json(self, by: str = "service") -> dict[str, Any]:
         """The §9 map of the window, as SQL aggregates (service_map.py): `--map` reads it."""
