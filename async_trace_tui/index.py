@@ -596,19 +596,25 @@ class SpanIndex:
         self._register(new)
 
         # Parents: each new span's own, then the orphans that were waiting for one of them.
+        # As in __init__: span id lookups at C speed, Python only for the exceptions (a
+        # parent in another trace or not here yet, an id reused across traces, itself).
         parent = self.parent
         awaiting = self._awaiting
         find_row = self.find_row
-        for row in new:
+        got = array("l", map(self._by_span.get, parent_id[n0:], repeat(-1)))
+        for i in compress(count(), map(ne, map(trace.__getitem__, got), trace[n0:])):
+            got[i] = -1
+        for i in compress(count(), map(eq, got, new)):
+            got[i] = -1
+        parent.extend(got)
+        for row in compress(new, map((-1).__eq__, got)):
             pid = parent_id[row]
-            p = -1
             if pid:
-                q = find_row(trace[row], pid)
+                q = find_row(trace[row], pid) if self._dup else None
                 if q is not None and q != row:
-                    p = q
+                    parent[row] = q
                 else:
                     awaiting.setdefault(pid, []).append(row)
-            parent.append(p)
         adopted: list[int] = []
         for row in compress(new, map(awaiting.__contains__, span_id[n0:])):
             waiting = awaiting.pop(span_id[row])
@@ -641,12 +647,17 @@ class SpanIndex:
                 per_trace[trace[row]].append(row)
 
         # Summaries of the touched traces.
+        # A batch holds runs of one trace: take each run at once (bounds where the trace
+        # column changes, min/max over slices).
         sums = self.traces
         status = self.status
-        for row in new:
-            t = trace[row]
+        tcol = trace[n0:]
+        bounds = [0, *(i + 1 for i in compress(count(), map(ne, islice(tcol, 1, None), tcol))),
+                  m]
+        for lo, hi in zip(bounds, islice(bounds, 1, None)):
+            t = tcol[lo]
             sm = sums[t]
-            a, z = start[row], end[row]
+            a, z = min(start[n0 + lo:n0 + hi]), max(end[n0 + lo:n0 + hi])
             if not sm.spans:
                 sm.start, sm.end = a, z
             else:
@@ -654,17 +665,19 @@ class SpanIndex:
                     sm.start = a
                 if z > sm.end:
                     sm.end = z
-            sm.spans += 1
-            if status[row] == STATUS_ERROR:
-                sm.errors += 1
-            touched[t] = touched.get(t, 0) + 1
+            sm.spans += hi - lo
+            touched[t] = touched.get(t, 0) + hi - lo
+        pos = status.find(STATUS_ERROR, n0)
+        while pos >= 0:
+            sums[trace[pos]].errors += 1
+            pos = status.find(STATUS_ERROR, pos + 1)
         for row in (*adopted, *heads):
             t = trace[row]
             touched[t] = touched.get(t, 0) + 1
         # Roots: a new root competes with the trace's; a full look only when the root
         # itself was adopted (a trace of 100,000 spans gets batch after batch).
         roots = self._roots
-        for row in (*new, *heads):
+        for row in (*compress(new, map((0).__gt__, parent[n0:])), *heads):
             if parent[row] < 0:
                 sm = sums[trace[row]]
                 if sm.root < 0 or self._root_key(row) < self._root_key(sm.root):

@@ -1,0 +1,310 @@
+"""Live mode under load: spans/s accepted with the TUI running, key latency while spans
+arrive, and memory against loading the same spans from a file.
+
+    python benchmarks/live.py                      # 1,000,000 spans
+    python benchmarks/live.py --spans 20000        # what CI runs
+
+An SDK-like sender (a separate process: pre-encoded ExportTraceServiceRequests of 512
+SDK-shaped spans, --conns connections at once, each waiting for its answer like an
+exporter does) sends every span to the real app (`create_app(live=...)`, run headless with
+`App.run_test()` at 160x50, receivers on free loopback ports), once over OTLP/HTTP protobuf
+and once over OTLP/gRPC, each in a fresh process. Printed per protocol:
+
+  accepted spans/s : spans in the index / seconds from the first request to the last answer
+  peak RSS         : of the receiving process (TUI included), against a fresh process that
+                     loads the same spans from a file (the Collector's proto stream) -- the
+                     floor measured in the same run
+  key p95          : with the sender held to --key-rate spans/s (default 20,000), keys
+                     pressed in the Traces table (down, up, sort, filter): key event in ->
+                     rendered screen out, as benchmarks/ui.py measures it; the same keys with
+                     nothing arriving are the floor, measured in the same process
+
+Targets (2-core machine): >= 100k spans/s accepted, key p95 < 50 ms during ingest, peak
+RSS within 1.5x of the file load. The machine is shared: say so when figures look noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+BATCH = 512
+
+
+# -- data ------------------------------------------------------------------------------
+
+def generate(n: int, path: str, seed: int = 11) -> int:
+    """n SDK-shaped spans as ExportTraceServiceRequests of BATCH spans, length-prefixed
+    (which is also the Collector file exporter's proto format: the file-load floor reads
+    the very same bytes). ~2% of spans link to a producer in an earlier trace."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    rnd = random.Random(seed)
+    services = [f"svc-{i}" for i in range(12)]
+    ops = [f"{m} /api/v1/resource{i}" for i in range(60) for m in ("GET", "POST")]
+    t0 = 1_764_000_000_000_000_000
+    producers: list[tuple[bytes, bytes]] = []
+    made = requests = 0
+
+    def kv(key: str, value: str | int) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(int_value=value) if isinstance(value, int)
+                        else AnyValue(string_value=value))
+
+    with open(path, "wb") as f:
+        while made < n:
+            req = ExportTraceServiceRequest()
+            rs = req.resource_spans.add()
+            svc = rnd.choice(services)
+            rs.resource.attributes.extend([kv("service.name", svc), kv("service.version", "1.4.2"),
+                                           kv("host.name", f"host-{rnd.randrange(40)}"),
+                                           kv("telemetry.sdk.language", "python")])
+            ss = rs.scope_spans.add()
+            ss.scope.name = "bench"
+            while len(ss.spans) < BATCH and made < n:
+                tid = rnd.randbytes(16)
+                size = min(rnd.randrange(5, 40), BATCH - len(ss.spans), n - made)
+                start = t0 + made * 1_000_000
+                ids = [rnd.randbytes(8) for _ in range(size)]
+                for i in range(size):
+                    sp = ss.spans.add()
+                    sp.trace_id = tid
+                    sp.span_id = ids[i]
+                    if i:
+                        sp.parent_span_id = ids[rnd.randrange(i)]
+                    sp.name = rnd.choice(ops)
+                    sp.kind = 2 if i == 0 else rnd.choice((1, 3, 4))
+                    sp.start_time_unix_nano = start + i * 1000
+                    sp.end_time_unix_nano = start + i * 1000 + rnd.randrange(1, 10**7)
+                    sp.attributes.extend([kv("http.request.method", "GET"),
+                                          kv("http.response.status_code", 200),
+                                          kv("app.user", f"u{rnd.randrange(10**6)}")])
+                    if sp.kind == 4:
+                        producers.append((tid, sp.span_id))
+                    if producers and rnd.random() < 0.02:
+                        ptid, psid = rnd.choice(producers[-200:])
+                        link = sp.links.add()
+                        link.trace_id, link.span_id = ptid, psid
+                    if rnd.random() < 0.01:
+                        sp.status.code = 2
+                made += size
+            body = req.SerializeToString()
+            f.write(struct.pack(">I", len(body)) + body)
+            requests += 1
+    return requests
+
+
+def read_requests(path: str) -> list[bytes]:
+    with open(path, "rb") as f:
+        data = f.read()
+    out, pos = [], 0
+    while pos < len(data):
+        (size,) = struct.unpack_from(">I", data, pos)
+        out.append(data[pos + 4:pos + 4 + size])
+        pos += 4 + size
+    return out
+
+
+# -- the sender (a process of its own) ---------------------------------------------------
+
+def send(proto: str, path: str, target: str, conns: int, rate: float) -> None:
+    """Every request, over `conns` connections; with `rate` > 0, spans/s held to it."""
+    bodies = read_requests(path)
+    lock = threading.Lock()
+    next_i = 0
+    began = time.perf_counter()
+    errors: list[str] = []
+
+    def take() -> int | None:
+        nonlocal next_i
+        with lock:
+            if next_i >= len(bodies):
+                return None
+            i = next_i
+            next_i += 1
+        if rate > 0:  # request i may leave at i * BATCH / rate seconds
+            delay = began + i * BATCH / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        return i
+
+    def http_worker() -> None:
+        import http.client
+
+        host, port = target.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        while (i := take()) is not None:
+            conn.request("POST", "/v1/traces", bodies[i],
+                         {"Content-Type": "application/x-protobuf"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                errors.append(f"HTTP {r.status}")
+        conn.close()
+
+    def grpc_worker() -> None:
+        import grpc
+
+        with grpc.insecure_channel(target) as ch:
+            call = ch.unary_unary(
+                "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+            while (i := take()) is not None:
+                call(bodies[i], timeout=60)
+
+    worker = http_worker if proto == "http" else grpc_worker
+    threads = [threading.Thread(target=worker) for _ in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps({"seconds": time.perf_counter() - began, "errors": errors[:3]}))
+
+
+# -- the receiving app (a process of its own) ----------------------------------------------
+
+def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: float,
+            key_seconds: float) -> None:
+    from ui import Probe, percentile
+
+    from async_trace_tui.live import LiveConfig
+    from async_trace_tui.ui.app import create_app
+
+    args = argparse.Namespace(listen=False, auth_token=None, save=None, max_spans=10**9,
+                              otlp_grpc="127.0.0.1:0" if proto == "grpc" else None,
+                              otlp_http="127.0.0.1:0" if proto == "http" else None)
+    config = LiveConfig.from_args(args, err=io.StringIO())
+    host, port = config.grpc or config.http
+    target = f"{host}:{port}"
+    out: dict = {}
+
+    def sender(rate: float, what: str = path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, __file__, "--child", "send", proto, what,
+                                 target, str(conns), str(rate)], stdout=subprocess.PIPE,
+                                text=True)
+
+    async def keys(pilot, probe: Probe, label: str, seconds: float) -> None:
+        table = probe.app.traces_table
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            await probe.press(pilot, label, "down", "down", "up")
+            table.sort_by("spans" if table.sort_key == "start" else "start")
+            await asyncio.sleep(0.05)
+
+    async def run() -> None:
+        app = create_app([], live=config)
+        async with app.run_test(size=(160, 50)) as pilot:
+            while app.loading:
+                await pilot.pause(0.02)
+            probe = Probe(app)
+            # 1. key floor: nothing arriving yet
+            await keys(pilot, probe, "idle", min(3.0, key_seconds))
+            # 2. all spans as fast as the receiver takes them
+            p = sender(0)
+            while p.poll() is None:
+                await asyncio.sleep(0.05)
+            sent = json.loads(p.stdout.read())
+            out["accept_s"] = sent["seconds"]
+            out["errors"] = sent["errors"]
+            out["indexed"] = len(app.index)
+            out["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            # 3. keys while --key-rate spans/s of new spans arrive
+            p = sender(key_rate, more)
+            await keys(pilot, probe, "ingest", key_seconds)
+            p.kill()
+            p.wait()
+            for label in ("idle", "ingest"):
+                s = probe.samples[label]
+                out[f"keys_{label}"] = {"n": len(s), "p50": percentile(s, 0.5),
+                                        "p95": percentile(s, 0.95), "max": max(s)}
+
+    asyncio.run(run())
+    print(json.dumps(out))
+
+
+def file_floor(path: str) -> None:
+    from async_trace_tui.loading import load
+
+    index, _ = load([path])
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"spans": len(index), "rss": rss}))
+
+
+def _child(argv: list[str]) -> None:
+    which, *rest = argv
+    if which == "send":
+        proto, path, target, conns, rate = rest
+        send(proto, path, target, int(conns), float(rate))
+    elif which == "receive":
+        proto, path, more, spans, conns, key_rate, key_seconds = rest
+        receive(proto, path, more, int(spans), int(conns), float(key_rate), float(key_seconds))
+    elif which == "file":
+        file_floor(rest[0])
+
+
+def _run(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spans", type=int, default=1_000_000)
+    ap.add_argument("--conns", type=int, default=4, help="connections at once (default 4)")
+    ap.add_argument("--key-rate", type=float, default=20_000,
+                    help="spans/s arriving while keys are timed (default 20,000)")
+    ap.add_argument("--key-seconds", type=float, default=10.0)
+    ap.add_argument("--protocols", default="http,grpc")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child)
+        return 0
+    directory = tempfile.mkdtemp(prefix="att-live-bench-")
+    path = os.path.join(directory, "requests.binpb")
+    t = time.perf_counter()
+    requests = generate(args.spans, path)
+    print(f"{args.spans:,} spans in {requests:,} requests of {BATCH} ready in "
+          f"{time.perf_counter() - t:.1f} s ({os.path.getsize(path) / 1e6:.0f} MB); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    more = os.path.join(directory, "more.binpb")  # other spans, for the keys under ingest
+    generate(int(args.key_rate * args.key_seconds), more, seed=12)
+    floor = _run("file", path)
+    print(f"floor: the same spans loaded from a file: {floor['rss'] / 1e6:.0f} MB peak RSS")
+    worst = 0.0
+    for proto in args.protocols.split(","):
+        r = _run("receive", proto, path, more, str(args.spans), str(args.conns), str(args.key_rate),
+                 str(args.key_seconds))
+        assert r["indexed"] == args.spans == floor["spans"], (r, floor)
+        rate = args.spans / r["accept_s"]
+        mem = r["rss"] / floor["rss"]
+        ki, kn = r["keys_idle"], r["keys_ingest"]
+        print(f"{'OTLP/HTTP protobuf' if proto == 'http' else 'OTLP/gRPC':19s} "
+              f"accepted {rate:9,.0f} spans/s ({r['accept_s']:.1f} s, {args.conns} connections, "
+              f"TUI running) | peak RSS {r['rss'] / 1e6:5.0f} MB = {mem:.2f}x the file load | "
+              f"key p95 {kn['p95']:5.1f} ms at {args.key_rate:,.0f} spans/s "
+              f"(p50 {kn['p50']:.1f}, max {kn['max']:.0f}, n={kn['n']}) vs {ki['p95']:.1f} ms idle"
+              + (f" | errors {r['errors']}" if r["errors"] else ""))
+        worst = max(worst, mem / 1.5, kn["p95"] / 50, 100_000 / rate)
+    print(f"load average now {os.getloadavg()[0]:.1f}; worst against the targets "
+          f"{worst:.2f}x (1.00 = on target)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
