@@ -152,9 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         parse_by(args.by)
     except (GroupSpecError, MapSpecError) as e:
         parser.error(str(e))  # exits 2, before any file is read
-    from .live import wants_live
-
-    if wants_live(args):
+    # (not live.wants_live: importing live loads grpc and aiohttp, seconds for a --list)
+    if args.listen or args.otlp_grpc or args.otlp_http:
         return _live(parser, args, headless)
     if args.save or args.no_tui or args.auth_token:
         parser.error("--save, --no-tui and --auth-token go with --listen, --otlp-grpc or --otlp-http")

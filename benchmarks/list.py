@@ -1,7 +1,8 @@
 """`trace-tui FILE --list` and `--list --json` against the load alone, side by side in one run.
 
     python benchmarks/list.py                 # 1,000,000 spans (bar: time 1.3x, RSS 1.2x)
-    python benchmarks/list.py --spans 20000   # what CI runs
+    python benchmarks/list.py --spans 20000 --repeat 3 --max-time-ratio 2 --max-rss-ratio 1.5
+                                              # what CI runs: fails on a gross regression
 
 The same SDK-shaped spans as benchmarks/load.py (OTLP/JSON Lines, or --format protobuf), in
 small traces (1-9 spans, ~200,000 traces per million spans, as in the file issue 8 timed).
@@ -68,6 +69,10 @@ def main() -> int:
     ap.add_argument("--dir", help="keep the generated files here (default: a temp dir)")
     ap.add_argument("--reuse", action="store_true",
                     help="with --dir: use the files an earlier run of this script made there")
+    ap.add_argument("--max-time-ratio", type=float,
+                    help="exit 1 when --list or --list --json takes more than this times the load")
+    ap.add_argument("--max-rss-ratio", type=float,
+                    help="exit 1 when their peak RSS is more than this times the load's")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -99,6 +104,14 @@ def main() -> int:
         print(f"{LABELS[which]:14s} {m['wall']:6.2f} s {m['rss'] / 1e6:7.0f} MB   ratio to load: "
               f"time {m['wall'] / base['wall']:.2f}x  memory {m['rss'] / base['rss']:.2f}x")
     print("bar at 1M spans: time 1.3x, memory 1.2x of the load's")
+    over = [f"{LABELS[w]} {what} {r:.2f}x > {bar}x"
+            for w in ("list", "list-json")
+            for what, r, bar in (("time", med[w]["wall"] / base["wall"], args.max_time_ratio),
+                                 ("memory", med[w]["rss"] / base["rss"], args.max_rss_ratio))
+            if bar is not None and r > bar]
+    if over:
+        print("TOO SLOW: " + "; ".join(over))
+        return 1
     if not args.dir:
         for p in (proto_path, json_path):
             os.unlink(p)

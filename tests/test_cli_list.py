@@ -320,3 +320,14 @@ def test_timestamps_are_exact_to_the_millisecond():
     assert timestamp(base + 1_000_000_000) == "2026-01-01 00:00:01.000"
     assert timestamp(base + 59_123_456_789) == "2026-01-01 00:00:59.123"
     assert timestamp(0) == "-"
+
+
+def test_list_names_a_root_for_a_trace_whose_parents_loop(capsys, write):
+    """Headless --list skips the TUI's lazy maps, but a trace whose spans only point at each
+    other still gets its earliest span as the root, as the TUI shows it."""
+    path = write("loop.json", doc_json(
+        span_json(sid(1), "late", TRACE_A, parent=sid(2), start=3_000, end=4_000),
+        span_json(sid(2), "early", TRACE_A, parent=sid(1), start=1_000, end=5_000),
+        span_json(sid(3), "fine root", TRACE_B)))
+    rows, _ = list_json(capsys, path)
+    assert sorted(r["root_operation"] for r in rows) == ["early", "fine root"]

@@ -33,11 +33,12 @@ from async_trace_tui.loading.report import LoadReport
 from async_trace_tui.ui.app import DEPS_TAB, TRACES_TAB, create_app, run_app
 from async_trace_tui.ui.commands import TraceTuiCommands
 from async_trace_tui.ui.dependencies_pane import DependenciesPane
-from async_trace_tui.ui.loader import load_for_ui, search_texts
+from async_trace_tui.ui.loader import load_for_ui
 from async_trace_tui.ui.screens import HelpScreen, ReportScreen
 from async_trace_tui.ui.widgets.keybar import KeyBar
 from async_trace_tui.ui.widgets.traces_table import TracesTable
 from async_trace_tui.ui.widgets.waterfall import Waterfall, tree_order
+from async_trace_tui.views.search import build_search
 from async_trace_tui.views.traces import trace_rows
 
 SIZE = (160, 50)
@@ -293,8 +294,8 @@ def test_table_filters_root_service_and_operation_at_once_and_the_rest_later():
     table.set_filter("payments")  # a root service: answered without the search text
     assert [r.trace_id for r in table.visible_rows] == [PAYMENTS_TRACE]
     table.set_filter("UPDATE stock")
-    full, services_text, _ = search_texts(index)
-    table.set_search_texts(full, services_text)
+    search, services_text, _ = build_search(index)
+    table.set_search_texts(search, services_text)
     assert [r.trace_id for r in table.visible_rows] == [FIRST_TRACE]
 
 
@@ -647,9 +648,9 @@ def test_loader_previews_rows_while_loading(write):
 
 def test_search_texts_cover_every_span():
     index, _ = load([str(default_sample())])
-    full, services_text, services = search_texts(index)
+    search, services_text, services = build_search(index)
     t = index.trace_index[bytes.fromhex(FIRST_TRACE)]
-    assert "update stock" in full[t] and "\x00inventory\x00" in services_text[t]
+    assert "update stock" in search.text(t) and "\x00inventory\x00" in services_text[t]
     assert services == ["checkout", "email-worker", "frontend", "inventory", "payments-worker"]
 
 

@@ -21,6 +21,7 @@ class FileSource(Source):
         self.max_bytes = max_bytes
         self.label = ", ".join(self.paths)
         self._rows: list[TraceRow] | None = None
+        self._rows_of = -1  # the index's size when _rows was made
 
     @classmethod
     def from_index(cls, index: SpanIndex, label: str = "") -> FileSource:
@@ -64,10 +65,16 @@ class FileSource(Source):
         if len(index):
             if phase is not None:
                 phase(f"indexing {len(index):,} spans: calls and traces…")
-            index.children(-1)  # builds the child map once, here, not in the UI thread
-            index.spans_of(0)
+            if progress is not None or preview is not None or phase is not None:
+                index.children(-1)  # builds the child map once, here, not in the UI thread
+                index.spans_of(0)
+            elif any(s.spans and (s.root < 0 or index.parent_id[s.root]) for s in index.traces):
+                # Headless (--list): the maps cost a fifth of the load's memory; only a trace
+                # without a true root can have its root moved by parents that loop.
+                index.children(-1)
         self.index = index
         self._rows = rows = trace_rows(index)
+        self._rows_of = len(index)
         # What was just built lives as long as the index: keep it out of the cyclic
         # collector's full passes, which would otherwise rescan it again and again.
         gc.freeze()
@@ -75,6 +82,10 @@ class FileSource(Source):
 
     def trace_rows(self, query: str = "", sort: str = "start", reverse: bool = False,
                    offset: int = 0, limit: int | None = None) -> list[TraceRow]:
-        rows = trace_rows(self.index, sort, reverse)
+        if (sort == "start" and not reverse and self._rows is not None
+                and self._rows_of == len(self.index)):
+            rows = self._rows  # what open() made (--list: not twice)
+        else:
+            rows = trace_rows(self.index, sort, reverse)
         rows = filter_rows(rows, query) if query.strip() else rows
         return rows[offset:None if limit is None else offset + limit]

@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from ..index import SpanIndex
-from .loader import Cancelled, search_texts
+from ..views.search import Cancelled, SearchText, build_search
 from .widgets.filter_input import FilterInput
 from .widgets.traces_table import TracesTable
 
@@ -31,9 +31,9 @@ class TracesPane(Vertical):
     ]
 
     class SearchReady(Message):
-        def __init__(self, full: list[str], services_text: list[str], services: list[str]) -> None:
+        def __init__(self, search: SearchText, services_text: list[str], services: list[str]) -> None:
             super().__init__()
-            self.full = full
+            self.search = search
             self.services_text = services_text
             self.services = services
 
@@ -103,14 +103,14 @@ class TracesPane(Vertical):
     def _build_search(self, index: SpanIndex) -> None:
         worker = get_current_worker()
         try:
-            full, svc_text, services = search_texts(index, lambda: worker.is_cancelled)
+            search, svc_text, services = build_search(index, lambda: worker.is_cancelled)
         except Cancelled:
             return
-        self.post_message(self.SearchReady(full, svc_text, services))
+        self.post_message(self.SearchReady(search, svc_text, services))
 
     def on_traces_pane_search_ready(self, message: SearchReady) -> None:
         self.services = message.services
-        self.table.set_search_texts(message.full, message.services_text)
+        self.table.set_search_texts(message.search, message.services_text)
         self._search_ready.set()
         self._update_status()
 

@@ -2,8 +2,8 @@
 
 Sorting keeps one index list per sort column (computed once, reversed for descending);
 filtering is a substring test over precomputed lower-case keys, so both answer at once
-with 100,000 traces. The fuller search text (every span's service and operation, the
-root span's attributes and resource) arrives later from a worker: `set_search_texts`.
+with 100,000 traces. The full search text (every span's service, operation and attributes,
+views.search) arrives later from a worker: `set_search_texts`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from ...views.format import duration, safe_text, short_id, timestamp
+from ...views.search import RowFilter, SearchText
 from ...views.traces import SORT_KEYS
 from .line_list import LineList, fit, foreground
 
@@ -171,7 +172,8 @@ class TracesTable(LineList):
         self._quick: list[str] = []  # "service\noperation", lower case, per row
         self._order: dict[str, list[int]] = {}
         self._view: list[int] = []
-        self._full_text: list[str] | None = None  # by trace index
+        self._search: SearchText | None = None  # every span's text, by trace index
+        self._row_filter: RowFilter | None = None  # made again when rows or texts change
         self._services_text: list[str] | None = None  # "\x00svc\x00svc\x00" by trace index
         self._service_w = 14
         self._styles: dict[str, Style] | None = None
@@ -186,7 +188,8 @@ class TracesTable(LineList):
         keep = current.trace_id if current is not None else None
         self.preview = preview
         self._set_rows(rows)
-        self._full_text = self._services_text = None
+        self._search = self._services_text = None
+        self._row_filter = None
         at = None
         if keep is not None:
             at = next((i for i, r in enumerate(self._rows) if r.trace_id == keep), None)
@@ -200,6 +203,7 @@ class TracesTable(LineList):
         self._order = dict(rows.orders)
         self._service_w = rows.service_width
         self._cell_cache = {}
+        self._row_filter = None
         self._view = self._filtered(self._sorted())
 
     def grow(self, updated: Sequence[tuple[int, Any]], added: Sequence[Any]) -> None:
@@ -210,6 +214,7 @@ class TracesTable(LineList):
         keep = self._current_index()
         offset = self.cursor - int(self.scroll_offset.y) if keep is not None else None
         rows, quick, cache = self._rows, self._quick, self._cell_cache
+        self._row_filter = None
         for i, row in updated:
             rows[i] = row
             quick[i] = f"{row.root_service}\n{row.root_operation}".lower()
@@ -238,16 +243,17 @@ class TracesTable(LineList):
             self._scroll_cursor_into_view(center=False)
         self.post_message(self.ViewChanged())
 
-    def set_search_texts(self, full: list[str], services: list[str]) -> None:
+    def set_search_texts(self, search: SearchText, services: list[str]) -> None:
         """Per trace index: everything searchable, and the set of services as text."""
-        self._full_text = full
+        self._search = search
         self._services_text = services
+        self._row_filter = None
         if self.filter_text:
             self._apply(keep=self._current_index())
 
     @property
     def has_search_texts(self) -> bool:
-        return self._full_text is not None
+        return self._search is not None
 
     @property
     def all_rows(self) -> list[Any]:
@@ -293,27 +299,16 @@ class TracesTable(LineList):
         return order[::-1] if self.sort_reverse else order
 
     def _filtered(self, order: list[int]) -> list[int]:
-        q = self.filter_text.strip().lower()
-        if not q:
-            return order
-        quick = self._quick
-        rows = self._rows
-        if q.startswith("service:"):
-            name = q[len("service:"):].strip()
-            services = self._services_text
-            if services is None:
-                return [i for i in order if quick[i].partition("\n")[0] == name]
-            needle = f"\x00{name}\x00"
-            # (live mode: traces newer than the search texts match on their root service)
-            n = len(services)
-            return [i for i in order if (needle in services[t] if (t := rows[i].summary.index) < n
-                                         else quick[i].partition("\n")[0] == name)]
-        full = self._full_text
-        if full is None:
-            return [i for i in order if q in quick[i]]
-        n = len(full)
-        return [i for i in order if q in quick[i]
-                or ((t := rows[i].summary.index) < n and q in full[t])]
+        row_filter = self._row_filter
+        if row_filter is None:
+            search, services = self._search, self._services_text
+            trace_of: list[int] = []
+            if search is not None or services is not None:
+                # (rows of a store's page have no summary: they match on their root only)
+                trace_of = [r.summary.index if r.summary is not None else 1 << 62
+                            for r in self._rows]
+            row_filter = self._row_filter = RowFilter(trace_of, self._quick, search, services)
+        return row_filter.apply(order, self.filter_text)
 
     def _apply(self, keep: int | None = None) -> None:
         self._view = self._filtered(self._sorted())
