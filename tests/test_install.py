@@ -2,7 +2,9 @@
 the bundled sample is package data, found without the source tree (issue 8 item 2).
 
 Builds a wheel from a copy of the sources (so no build/ or egg-info lands in the checkout)
-and installs it with its dependencies from the local wheels pip is configured with. ~15 s.
+and installs it `--no-deps` into a fresh venv whose dependencies come from this test's venv
+(a `.pth` line adds its site-packages to the path; its own `.pth` files, the editable
+install's among them, are not run from there), so the package runs only from the wheel.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -41,7 +44,10 @@ def test_non_editable_install_opens_the_bundled_sample(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
                    timeout=120)
     python = venv / "bin" / "python"
-    pip("--python", str(python), "install", str(wheel), cwd=tmp_path)
+    pip("--python", str(python), "install", "--no-deps", "--no-index", str(wheel), cwd=tmp_path)
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    (Path(site) / "deps-from-the-test-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     where = subprocess.run([python, "-c", "import async_trace_tui; print(async_trace_tui.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
