@@ -11,7 +11,6 @@ costs only itself.
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ from ..model import (
     status_from_any,
 )
 from .anyvalue import json_attributes
-from .base import LoaderBase
+from .jsonlines import JsonInputLoader, short
 from .report import FileReport, LoadError, LoadReport
 
 _NO_RAW = Raw(b"")
@@ -38,8 +37,26 @@ _ZERO_SPAN_ID = bytes(8)
 _Nanos = Annotated[int, msgspec.Meta(ge=0, le=(1 << 63) - 1)]
 
 
-def _family(rename: str | None) -> dict[str, Any]:
-    """The Struct types for one key spelling."""
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def _namer(primary: str) -> Callable[[str], str]:
+    """Field names in the primary spelling; a field's `_alt` twin in the other one. Every
+    field whose two spellings differ has a twin, so that a document that mixes key styles
+    (camelCase at the top, snake_case below, as Grafana's Tempo datasource writes) decodes
+    at C speed whichever spelling each level uses: the hot loop reads `x or x_alt`."""
+    def name(field: str) -> str:
+        alt = field.endswith("_alt")
+        base = field[:-4] if alt else field
+        return _camel(base) if (primary == "camel") != alt else base
+    return name
+
+
+def _family(primary: str) -> dict[str, Any]:
+    """The Struct types for one primary key spelling (the other one read as twins)."""
+    rename = _namer(primary)
 
     class Status(msgspec.Struct, rename=rename):
         code: int | str = 0
@@ -49,6 +66,8 @@ def _family(rename: str | None) -> dict[str, Any]:
         trace_id: str = ""
         span_id: str = ""
         attributes: Raw = _NO_RAW
+        trace_id_alt: str = ""
+        span_id_alt: str = ""
 
     class Span(msgspec.Struct, rename=rename):
         trace_id: str = ""
@@ -63,16 +82,25 @@ def _family(rename: str | None) -> dict[str, Any]:
         links: list[Link] = []
         status: Status | None = None
         trace_state: str = ""
+        trace_id_alt: str = ""
+        span_id_alt: str = ""
+        parent_span_id_alt: str = ""
+        start_time_unix_nano_alt: _Nanos = 0
+        end_time_unix_nano_alt: _Nanos = 0
+        trace_state_alt: str = ""
 
     class ScopeSpans(msgspec.Struct, rename=rename):
         scope: Raw = _NO_RAW
         instrumentation_library: Raw = _NO_RAW
         spans: list[Span] = []
+        instrumentation_library_alt: Raw = _NO_RAW
 
     class ResourceSpans(msgspec.Struct, rename=rename):
         resource: Raw = _NO_RAW
-        scope_spans: list[ScopeSpans] = []
-        instrumentation_library_spans: list[ScopeSpans] = []
+        scope_spans: list[ScopeSpans] | None = None
+        instrumentation_library_spans: list[ScopeSpans] | None = None
+        scope_spans_alt: list[ScopeSpans] | None = None
+        instrumentation_library_spans_alt: list[ScopeSpans] | None = None
 
     class TracesData(msgspec.Struct, rename=rename):
         resource_spans: list[ResourceSpans] = []
@@ -81,6 +109,10 @@ def _family(rename: str | None) -> dict[str, Any]:
         resource_metrics: list[Raw] = []
         resource_logs: list[Raw] = []
         resource_profiles: list[Raw] = []
+        resource_spans_alt: list[ResourceSpans] = []
+        resource_metrics_alt: list[Raw] = []
+        resource_logs_alt: list[Raw] = []
+        resource_profiles_alt: list[Raw] = []
 
     # The same levels with their lists left undecoded: where the typed decoder rejects a
     # piece, its parts are decoded one at a time, so that a bad one costs only itself.
@@ -92,16 +124,23 @@ def _family(rename: str | None) -> dict[str, Any]:
         resource_metrics: Raw = _NO_RAW
         resource_logs: Raw = _NO_RAW
         resource_profiles: Raw = _NO_RAW
+        resource_spans_alt: list[Raw] | None = None
+        resource_metrics_alt: Raw = _NO_RAW
+        resource_logs_alt: Raw = _NO_RAW
+        resource_profiles_alt: Raw = _NO_RAW
 
     class ResourceSpansSplit(msgspec.Struct, rename=rename):
         resource: Raw = _NO_RAW
         scope_spans: list[Raw] | None = None
         instrumentation_library_spans: list[Raw] | None = None
+        scope_spans_alt: list[Raw] | None = None
+        instrumentation_library_spans_alt: list[Raw] | None = None
 
     class ScopeSpansSplit(msgspec.Struct, rename=rename):
         scope: Raw = _NO_RAW
         instrumentation_library: Raw = _NO_RAW
         spans: list[Raw] | None = None
+        instrumentation_library_alt: Raw = _NO_RAW
 
     strict = {"strict": False}  # int64 as strings, as the OTLP/JSON mapping writes them
     return {
@@ -116,7 +155,7 @@ def _family(rename: str | None) -> dict[str, Any]:
 
 
 _CAMEL = _family("camel")
-_SNAKE = _family(None)
+_SNAKE = _family("snake")
 _PLAIN = msgspec.json.Decoder()
 
 
@@ -128,13 +167,14 @@ class _Key(msgspec.Struct):
 _KEYS = msgspec.json.Decoder(list[_Key])
 _ENCODE = msgspec.json.Encoder().encode
 
+_LEVEL_NAMES = {"resource_spans": "resourceSpans", "scope_spans": "scopeSpans"}
+_SIGNAL_KEYS = {"metrics": "resourceMetrics", "logs": "resourceLogs",
+                "profiles": "resourceProfiles"}
 _OTHER_SIGNALS = (
     (("resourceMetrics", "resource_metrics"), "metrics"),
     (("resourceLogs", "resource_logs"), "logs"),
     (("resourceProfiles", "resource_profiles"), "profiles"),
 )
-_LEVEL_NAMES = {"resource_spans": "resourceSpans", "scope_spans": "scopeSpans"}
-_BLANK = re.compile(rb"[ \t\r\n]*")
 _SNAKE_MARKERS = (b'"resource_spans"', b'"scope_spans"', b'"trace_id"', b'"span_id"')
 
 
@@ -185,8 +225,8 @@ class JsonBlockSource:
                 events.append(SpanEvent(str(ev.get("name", "")), t, json_attributes(ev.get("attributes"))))
         links = [
             LinkDetail(
-                parse_id(lk.trace_id, 16) or b"",
-                parse_id(lk.span_id, 8) or b"",
+                parse_id(lk.trace_id or lk.trace_id_alt, 16) or b"",
+                parse_id(lk.span_id or lk.span_id_alt, 8) or b"",
                 json_attributes(_decode_raw(lk.attributes, [])),
             )
             for lk in self.links.get(offset, ())
@@ -206,77 +246,37 @@ def _decode_raw(raw: Raw | None, default: Any) -> Any:
         return default
 
 
-class JsonLoader(LoaderBase):
+class JsonLoader(JsonInputLoader):
     """Feeds one JSON input (document or lines) into an IndexBuilder."""
+
+    FORMAT = "OTLP/JSON"
 
     def __init__(self, builder: IndexBuilder, report: LoadReport, file: FileReport,
                  progress: Callable[[int], None] | None = None) -> None:
         super().__init__(builder, report, file, progress)
         self._trace_cache: dict[str, int] = {}
+        self._groups_seen = 0  # resourceSpans read, in any record
+        self._signals: set[str] = set()  # other signals' records seen (metrics, logs...)
 
-    # -- entry points ------------------------------------------------------------------
-
-    def load(self, data: bytes) -> None:
-        view = memoryview(data)
-        first_end = data.find(b"\n")
-        if first_end < 0 or not data[:first_end].strip():
-            self._document(view)
+    def _record(self, buf: Any, where: str, whole: bool) -> None:
+        if not whole:
+            self._envelope(buf, where)
             return
-        try:
-            _PLAIN.decode(view[:first_end])
-        except msgspec.DecodeError:
-            try:
-                self._document(view)  # a pretty-printed document, not JSON Lines
-            except LoadError:
-                if not _next_line_is_object(data, first_end + 1):
-                    raise
-                self._lines(data, view)  # JSON Lines whose first line is broken
-            return
-        self._lines(data, view)
-
-    def _document(self, view: memoryview) -> None:
-        """A whole document, one resourceSpans at a time: decoding 500 MB in one call would
-        hold the interpreter (and the TUI) for seconds and give no progress."""
-        self.file.format = "OTLP/JSON"
-        family = _family_of(view)
-        try:
-            groups = self._groups(view, family, self.file.name)
-        except msgspec.DecodeError as e:
-            raise LoadError(f"not valid JSON ({_short(e)})") from None
-        where = self.file.name
+        # A whole document, one resourceSpans at a time: decoding 500 MB in one call would
+        # hold the interpreter (and the TUI) for seconds and give no progress.
+        family = _family_of(buf)
+        groups = self._groups(buf, family, where)
         for done, raw in enumerate(groups or (), 1):
-            self._resource_spans_raw(raw, family, where)
+            self._resource_spans_raw(raw, family, where, done - 1)
             if self.progress is not None and done % 16 == 0:
-                self.progress(view.nbytes * done // len(groups))
+                self.progress(buf.nbytes * done // len(groups))
 
-    def _lines(self, data: bytes, view: memoryview) -> None:
-        self.file.format = "OTLP/JSON Lines"
-        pos, n, lineno = 0, len(data), 0
-        find = data.find
-        count = data.count
-        blank = _BLANK.match
-        progress = self.progress
-        while pos < n:
-            skip = blank(data, pos).end()  # blank lines, a run of millions at C speed
-            if skip > pos:
-                lineno += count(b"\n", pos, skip)
-                pos = skip
-                if pos >= n:
-                    break
-            end = find(b"\n", pos)
-            if end < 0:
-                end = n
-            lineno += 1
-            line = view[pos:end]
-            pos = end + 1
-            where = f"{self.file.name}:{lineno}"
-            try:
-                self._envelope(line, where)
-            except msgspec.DecodeError as e:
-                self.report.skip("JSON lines that do not parse", where,
-                                 f"line does not parse as JSON ({_short(e)})")
-            if progress is not None and lineno % 64 == 0:
-                progress(pos)
+    def _finish(self) -> None:
+        """A file of other signals only (OTLP logs or metrics alone): name what it is."""
+        if not self.file.spans and not self._groups_seen and self._signals:
+            kinds = sorted(self._signals)
+            raise LoadError(f"looks like OTLP {' and '.join(kinds)} data "
+                            f"({', '.join(_SIGNAL_KEYS[k] for k in kinds)}), which is not trace data")
 
     # -- envelopes ---------------------------------------------------------------------
 
@@ -289,16 +289,18 @@ class JsonLoader(LoaderBase):
         except msgspec.DecodeError:
             doc = None  # some piece is off: down the levels, one piece at a time
         if doc is not None and not len(doc.result):
-            groups = doc.resource_spans or doc.batches
-            for rs in groups:
-                self._resource_spans(rs, where)
+            groups = doc.resource_spans or doc.resource_spans_alt or doc.batches
+            for i, rs in enumerate(groups):
+                self._resource_spans(rs, where, i)
             if not groups:
                 self._not_traces([name for name, items in (
-                    ("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
-                    ("profiles", doc.resource_profiles)) if items], where)
+                    ("metrics", doc.resource_metrics or doc.resource_metrics_alt),
+                    ("logs", doc.resource_logs or doc.resource_logs_alt),
+                    ("profiles", doc.resource_profiles or doc.resource_profiles_alt)) if items],
+                    where)
             return
-        for raw in self._groups(buf, family, where) or ():
-            self._resource_spans_raw(raw, family, where)
+        for i, raw in enumerate(self._groups(buf, family, where) or ()):
+            self._resource_spans_raw(raw, family, where, i)
 
     def _groups(self, buf: Any, family: dict[str, Any], where: str) -> list[Raw] | None:
         """The resourceSpans of a TracesData, undecoded; None when it holds none (reported
@@ -312,11 +314,13 @@ class JsonLoader(LoaderBase):
         except msgspec.ValidationError:
             self._not_traces_json(buf, where)  # JSON, but not a TracesData
             return None
-        groups = doc.resource_spans or doc.batches
+        groups = doc.resource_spans or doc.resource_spans_alt or doc.batches
         if not groups:
-            self._not_traces([name for name, raw in (
-                ("metrics", doc.resource_metrics), ("logs", doc.resource_logs),
-                ("profiles", doc.resource_profiles)) if _non_empty(raw)], where)
+            self._not_traces([name for name, raws in (
+                ("metrics", (doc.resource_metrics, doc.resource_metrics_alt)),
+                ("logs", (doc.resource_logs, doc.resource_logs_alt)),
+                ("profiles", (doc.resource_profiles, doc.resource_profiles_alt)))
+                if any(map(_non_empty, raws))], where)
             return None
         return groups
 
@@ -326,7 +330,7 @@ class JsonLoader(LoaderBase):
             doc = _PLAIN.decode(buf)
         except msgspec.ValidationError as e:  # a number out of range
             self.report.skip("records that are not OTLP traces", where,
-                             f"JSON that is not OTLP trace data ({_short(e)})")
+                             f"JSON that is not OTLP trace data ({short(e)})")
             return
         if not isinstance(doc, dict):
             self.report.skip("records that are not OTLP traces", where,
@@ -344,17 +348,34 @@ class JsonLoader(LoaderBase):
     def _not_traces(self, signals: list[str], where: str) -> None:
         """A record without spans: another signal's (not an error), or not OTLP at all."""
         if signals:
+            self._signals.update(signals)
             self.report.ignore(f"{signals[0]} records (not traces)")
         else:
             self.report.skip("records that are not OTLP traces", where,
                              "no resourceSpans in this JSON (not OTLP trace data)")
 
-    def _resource_spans(self, rs: Any, where: str) -> None:
+    def _resource_spans(self, rs: Any, where: str, i: int) -> None:
+        self._groups_seen += 1
         resource = self._resource(rs.resource)
-        for ss in rs.scope_spans or rs.instrumentation_library_spans:
+        scope_spans = (rs.scope_spans or rs.scope_spans_alt or rs.instrumentation_library_spans
+                       or rs.instrumentation_library_spans_alt)
+        if scope_spans is None and rs.scope_spans is None and rs.scope_spans_alt is None:
+            self._no_span_list(where, i)
+        for ss in scope_spans or ():
             if ss.spans:
-                scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
-                self._spans(ss.spans, resource, scope, where)
+                self._spans(ss.spans, resource, self._scope_of(ss), where)
+
+    def _no_span_list(self, where: str, i: int) -> None:
+        """A resourceSpans without any list of spans under a name this reader knows."""
+        self.report.skip("resourceSpans without a list of spans", where,
+                         f"resourceSpans[{i}] has no scopeSpans/scope_spans/"
+                         "instrumentationLibrarySpans")
+
+    def _scope_of(self, ss: Any) -> Scope:
+        for raw in (ss.scope, ss.instrumentation_library, ss.instrumentation_library_alt):
+            if len(raw):
+                return self._scope(raw)
+        return self._scope(_NO_RAW)
 
     # -- one piece at a time: a bad piece costs only itself -----------------------------
 
@@ -369,18 +390,23 @@ class JsonLoader(LoaderBase):
             return family[level + "_split"].decode(raw), True
         except msgspec.DecodeError as e:
             name = _LEVEL_NAMES[level]
-            self.report.skip(f"malformed {name}", where, f"{name}: {_short(e)}")
+            self.report.skip(f"malformed {name}", where, f"{name}: {short(e)}")
             return None, False
 
-    def _resource_spans_raw(self, raw: Raw, family: dict[str, Any], where: str) -> None:
+    def _resource_spans_raw(self, raw: Raw, family: dict[str, Any], where: str, i: int) -> None:
         rs, split = self._piece(raw, family, "resource_spans", where)
         if rs is None:
             return
         if not split:
-            self._resource_spans(rs, where)
+            self._resource_spans(rs, where, i)
             return
+        self._groups_seen += 1
         resource = self._resource(rs.resource)
-        for ss_raw in rs.scope_spans or rs.instrumentation_library_spans or ():
+        scope_spans = (rs.scope_spans or rs.scope_spans_alt or rs.instrumentation_library_spans
+                       or rs.instrumentation_library_spans_alt)
+        if scope_spans is None and rs.scope_spans is None and rs.scope_spans_alt is None:
+            self._no_span_list(where, i)
+        for ss_raw in scope_spans or ():
             self._scope_spans_raw(ss_raw, resource, family, where)
 
     def _scope_spans_raw(self, raw: Raw, resource: Resource, family: dict[str, Any],
@@ -391,8 +417,7 @@ class JsonLoader(LoaderBase):
         spans = ss.spans if not split else [
             sp for sp in (self._span_raw(r, family, where) for r in ss.spans or ()) if sp is not None]
         if spans:
-            scope = self._scope(ss.scope if len(ss.scope) else ss.instrumentation_library)
-            self._spans(spans, resource, scope, where)
+            self._spans(spans, resource, self._scope_of(ss), where)
 
     def _span_raw(self, raw: Raw, family: dict[str, Any], where: str) -> Any:
         """One span, typed; null fields dropped (as if absent) when that is what is wrong."""
@@ -404,7 +429,7 @@ class JsonLoader(LoaderBase):
         try:
             span = _PLAIN.decode(raw)
         except msgspec.DecodeError as e:  # bad UTF-8, a number out of range...
-            self.report.skip("malformed spans", where, f"span: {_short(e)}")
+            self.report.skip("malformed spans", where, f"span: {short(e)}")
             return None
         if not isinstance(span, dict):
             self.report.skip("malformed spans", where,
@@ -413,7 +438,7 @@ class JsonLoader(LoaderBase):
         try:
             return decode(_ENCODE({k: v for k, v in span.items() if v is not None}))
         except msgspec.DecodeError as e:
-            self.report.skip("malformed spans", where, f"span {span.get('name')!r}: {_short(e)}")
+            self.report.skip("malformed spans", where, f"span {span.get('name')!r}: {short(e)}")
             return None
 
     def _resource(self, raw: Raw) -> Resource:
@@ -455,7 +480,7 @@ class JsonLoader(LoaderBase):
         links_map = b.links
         k = 0
         for sp in spans:
-            s = sp.span_id
+            s = sp.span_id or sp.span_id_alt
             try:
                 sid = fromhex(s) if len(s) == 16 else parse_id(s, 8)
             except ValueError:
@@ -464,7 +489,7 @@ class JsonLoader(LoaderBase):
                 report.skip("spans with an empty or malformed id", where,
                             f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex or base64")
                 continue
-            tid_text = sp.trace_id
+            tid_text = sp.trace_id or sp.trace_id_alt
             t = tcache.get(tid_text)
             if t is None:
                 tid = parse_id(tid_text, 16)
@@ -473,7 +498,7 @@ class JsonLoader(LoaderBase):
                                 f"span {sp.name!r}: trace id {tid_text!r} is not 16 bytes of hex or base64")
                     continue
                 t = tcache[tid_text] = trace_row(tid)
-            p = sp.parent_span_id
+            p = sp.parent_span_id or sp.parent_span_id_alt
             if p:
                 try:
                     pid = fromhex(p) if len(p) == 16 else base64.b64decode(p, validate=True)
@@ -498,8 +523,8 @@ class JsonLoader(LoaderBase):
                     code = status_from_any(code) or 0
                 if st.message:
                     src.messages[k] = st.message
-            start = sp.start_time_unix_nano
-            end = sp.end_time_unix_nano
+            start = sp.start_time_unix_nano or sp.start_time_unix_nano_alt
+            end = sp.end_time_unix_nano or sp.end_time_unix_nano_alt
             if end < start:
                 report.warn("spans ending before they start (duration shown as 0)", where,
                             f"span {sp.name!r} ends before it starts (clock skew?)")
@@ -516,8 +541,9 @@ class JsonLoader(LoaderBase):
             a_attrs(sp.attributes)
             if len(sp.events):
                 src.events[k] = sp.events
-            if sp.trace_state:
-                src.trace_states[k] = sp.trace_state
+            state = sp.trace_state or sp.trace_state_alt
+            if state:
+                src.trace_states[k] = state
             if sp.links:
                 self._links(sp, len(b.span_id) - 1, k, src, links_map, where)
             k += 1
@@ -527,8 +553,8 @@ class JsonLoader(LoaderBase):
                links_map: dict[int, list[tuple[bytes, bytes]]], where: str) -> None:
         good = []
         for lk in sp.links:
-            tid = parse_id(lk.trace_id, 16)
-            sid = parse_id(lk.span_id, 8)
+            tid = parse_id(lk.trace_id or lk.trace_id_alt, 16)
+            sid = parse_id(lk.span_id or lk.span_id_alt, 8)
             if tid is None or sid is None:
                 self.report.skip("links with an empty or malformed id", where,
                                  f"span {sp.name!r} has a link with an empty or malformed id")
@@ -537,22 +563,6 @@ class JsonLoader(LoaderBase):
         if good:
             links_map[row] = good
         src.links[k] = list(sp.links)
-
-
-def _next_line_is_object(data: bytes, pos: int) -> bool:
-    """Whether the first non-blank line from `pos` is a JSON object on its own."""
-    n = len(data)
-    while pos < n:
-        end = data.find(b"\n", pos)
-        end = n if end < 0 else end
-        line = data[pos:end].strip()
-        if line:
-            try:
-                return isinstance(_PLAIN.decode(line), dict)
-            except msgspec.DecodeError:
-                return False
-        pos = end + 1
-    return False
 
 
 def _family_of(buf: Any) -> dict[str, Any]:
@@ -565,10 +575,3 @@ def _non_empty(raw: Raw) -> bool:
     """A list given and not empty (`[]`, `null`, absent and other types are empty)."""
     head = bytes(memoryview(raw)[:64])
     return head.startswith(b"[") and head[1:].lstrip()[:1] != b"]"
-
-
-def _short(e: Exception) -> str:
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return text[:160]
-
-
