@@ -58,18 +58,18 @@ def _family(primary: str) -> dict[str, Any]:
     """The Struct types for one primary key spelling (the other one read as twins)."""
     rename = _namer(primary)
 
-    class Status(msgspec.Struct, rename=rename):
+    class Status(msgspec.Struct, rename=rename, gc=False):
         code: int | str = 0
         message: str = ""
 
-    class Link(msgspec.Struct, rename=rename):
+    class Link(msgspec.Struct, rename=rename, gc=False):
         trace_id: str = ""
         span_id: str = ""
         attributes: Raw = _NO_RAW
         trace_id_alt: str = ""
         span_id_alt: str = ""
 
-    class Span(msgspec.Struct, rename=rename):
+    class Span(msgspec.Struct, rename=rename, gc=False):
         trace_id: str = ""
         span_id: str = ""
         parent_span_id: str = ""
@@ -89,20 +89,20 @@ def _family(primary: str) -> dict[str, Any]:
         end_time_unix_nano_alt: _Nanos = 0
         trace_state_alt: str = ""
 
-    class ScopeSpans(msgspec.Struct, rename=rename):
+    class ScopeSpans(msgspec.Struct, rename=rename, gc=False):
         scope: Raw = _NO_RAW
         instrumentation_library: Raw = _NO_RAW
         spans: list[Span] = []
         instrumentation_library_alt: Raw = _NO_RAW
 
-    class ResourceSpans(msgspec.Struct, rename=rename):
+    class ResourceSpans(msgspec.Struct, rename=rename, gc=False):
         resource: Raw = _NO_RAW
         scope_spans: list[ScopeSpans] | None = None
         instrumentation_library_spans: list[ScopeSpans] | None = None
         scope_spans_alt: list[ScopeSpans] | None = None
         instrumentation_library_spans_alt: list[ScopeSpans] | None = None
 
-    class TracesData(msgspec.Struct, rename=rename):
+    class TracesData(msgspec.Struct, rename=rename, gc=False):
         resource_spans: list[ResourceSpans] = []
         batches: list[ResourceSpans] = []  # Tempo's JSON
         result: Raw = _NO_RAW  # Jaeger's api_v3: {"result": TracesData}
@@ -117,7 +117,7 @@ def _family(primary: str) -> dict[str, Any]:
     # The same levels with their lists left undecoded: where the typed decoder rejects a
     # piece, its parts are decoded one at a time, so that a bad one costs only itself.
     # `None` allowed: `"scopeSpans": null` is written by some converters.
-    class TracesDataSplit(msgspec.Struct, rename=rename):
+    class TracesDataSplit(msgspec.Struct, rename=rename, gc=False):
         resource_spans: list[Raw] | None = None
         batches: list[Raw] | None = None
         result: Raw = _NO_RAW
@@ -129,14 +129,14 @@ def _family(primary: str) -> dict[str, Any]:
         resource_logs_alt: Raw = _NO_RAW
         resource_profiles_alt: Raw = _NO_RAW
 
-    class ResourceSpansSplit(msgspec.Struct, rename=rename):
+    class ResourceSpansSplit(msgspec.Struct, rename=rename, gc=False):
         resource: Raw = _NO_RAW
         scope_spans: list[Raw] | None = None
         instrumentation_library_spans: list[Raw] | None = None
         scope_spans_alt: list[Raw] | None = None
         instrumentation_library_spans_alt: list[Raw] | None = None
 
-    class ScopeSpansSplit(msgspec.Struct, rename=rename):
+    class ScopeSpansSplit(msgspec.Struct, rename=rename, gc=False):
         scope: Raw = _NO_RAW
         instrumentation_library: Raw = _NO_RAW
         spans: list[Raw] | None = None
