@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from itertools import compress, count
 from operator import itemgetter
 from typing import Any
+
+import msgspec
 
 from ..index import IndexBuilder
 from ..model import (
@@ -32,6 +34,11 @@ from ..model import (
     Scope,
     SpanDetail,
 )
+from .jsonlines import PLAIN, JsonInputLoader, short
+
+ENCODE = msgspec.json.Encoder().encode
+_FLUSH_AT = 1 << 16  # spans held in buckets before they are appended
+_CHUNK = 4096  # spans decoded per call (progress, and one bad span costs only its chunk)
 
 # Nanoseconds that fit the index's int64 columns; times are microseconds in both formats.
 MAX_NS = (1 << 63) - 1
@@ -225,3 +232,87 @@ class Buckets:
         self.rows.clear()
         self.keys.clear()
         return n
+
+
+class ForeignLoader(JsonInputLoader):
+    """What the Jaeger and Zipkin loaders share: spans decoded a chunk at a time (progress;
+    one bad span costs only itself), buckets flushed as blocks, scopes and translations
+    cached. Subclasses give the span decoder, the source type and `_spans`."""
+
+    SPAN: Any = None  # msgspec Decoder of one span
+    SOURCE: type[RowSource] = RowSource
+    NAME_KEY = "name"  # the span's name, for messages
+    # Fields a bad value of which is dropped (the span kept without them): field -> check.
+    OPTIONAL: dict[str, Callable[[Any], bool]] = {}
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._buckets = Buckets()
+        self._scope_cache: dict[tuple[str, str], Scope] = {}
+        self._translated: dict[Any, tuple[Any, ...]] = {}  # special tags -> translation
+        self._traces: dict[str, tuple[int, bytes]] = {}  # trace id text -> (row, id)
+
+    def _new_trace(self, text: str, name: str, where: str) -> tuple[int, bytes] | None:
+        """A trace id not seen yet in this file: its row, or None (reported) if malformed."""
+        tid = padded_id(text, 16)
+        if tid is None:
+            self.report.skip("spans with an empty or malformed id", where,
+                             f"span {name!r}: trace id {text!r} is not 8 or 16 bytes of hex "
+                             "or base64")
+            return None
+        tr = self._traces[text] = (self.b.trace_row(tid), tid)
+        return tr
+
+    def _span_list(self, raws: list[Any], where: str, size: int, *context: Any) -> None:
+        for lo in range(0, len(raws), _CHUNK):
+            chunk = raws[lo:lo + _CHUNK]
+            try:
+                spans = list(map(self.SPAN.decode, chunk))
+            except msgspec.ValidationError:
+                spans = list(map(self._loose_span, chunk, (where,) * len(chunk)))
+            self._spans(spans, chunk, where, *context)
+            if size and self.progress is not None and len(raws) > _CHUNK:
+                self.progress(size * (lo + len(chunk)) // len(raws))
+        if self._buckets.size >= _FLUSH_AT:
+            self._flush()
+
+    def _spans(self, spans: list[Any], raws: list[Any], where: str, *context: Any) -> None:
+        raise NotImplementedError
+
+    def _loose_span(self, raw: Any, where: str) -> Any:
+        """A span the typed decoding rejected: nulls dropped and OPTIONAL fields of the
+        wrong shape left out (the span kept without them), else skipped with the reason."""
+        span = PLAIN.decode(raw)
+        if not isinstance(span, dict):
+            self.report.skip("malformed spans", where, "span is not a JSON object")
+            return None
+        clean = {k: v for k, v in span.items()
+                 if v is not None and (k not in self.OPTIONAL or self.OPTIONAL[k](v))}
+        try:
+            return self.SPAN.decode(ENCODE(clean))
+        except msgspec.ValidationError as e:
+            self.report.skip("malformed spans", where,
+                             f"span {span.get(self.NAME_KEY)!r}: {short(e)}")
+            return None
+
+    def _flush(self) -> None:
+        if self._buckets.size:
+            self.file.spans += self._buckets.flush(self.b, self.SOURCE)
+
+    def _finish(self) -> None:
+        self._flush()
+
+    def _scope_of(self, name: Any, version: Any) -> Scope:
+        key = (str(name or ""), str(version or ""))
+        scope = self._scope_cache.get(key)
+        if scope is None:
+            scope = self._scope_cache[key] = Scope(key[0], key[1], {})
+        return scope
+
+
+def list_of_objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(x, dict) for x in value)
+
+
+def an_object(value: Any) -> bool:
+    return isinstance(value, dict)

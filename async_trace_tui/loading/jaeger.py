@@ -33,26 +33,26 @@ from msgspec import Raw
 
 from ..model import KIND_UNSPECIFIED, STATUS_ERROR, STATUS_UNSET, Resource, Scope, SpanEvent
 from .foreign import (
+    ENCODE,
     KINDS,
     MAX_NS,
     MAX_US,
-    Buckets,
+    ForeignLoader,
     RowSource,
     duration_ns,
     http_error,
+    list_of_objects,
     padded_id,
     rfc3339_ns,
     span_id,
     status_word,
 )
-from .jsonlines import PLAIN, JsonInputLoader, short
+from .jsonlines import PLAIN, short
 
 _NO_RAW = Raw(b"")
-_FLUSH_AT = 1 << 16  # spans held in buckets before they are appended
-_CHUNK = 4096  # spans decoded per call (progress, and one bad span costs only its chunk)
 
 
-class _Ref(msgspec.Struct):
+class _Ref(msgspec.Struct, gc=False):
     refType: str | int | None = "CHILD_OF"
     traceID: str | None = ""
     spanID: str | None = ""
@@ -60,7 +60,7 @@ class _Ref(msgspec.Struct):
     spanId: str | None = ""
 
 
-class _HotTag(msgspec.Struct, frozen=True):
+class _HotTag(msgspec.Struct, frozen=True, gc=False):
     """A tag as the hot loop reads it (hashable: the translation of a span's special tags
     is cached by them)."""
     key: str = ""
@@ -70,7 +70,7 @@ class _HotTag(msgspec.Struct, frozen=True):
     vInt64: Any = None
 
 
-class _Span(msgspec.Struct):
+class _Span(msgspec.Struct, gc=False):
     traceID: str = ""
     spanID: str = ""
     traceId: str = ""  # api_v2
@@ -100,7 +100,6 @@ class _Key(msgspec.Struct):
 
 _TOP = msgspec.json.Decoder(_Top | list[Raw])
 _SPAN = msgspec.json.Decoder(_Span)
-_ENCODE = msgspec.json.Encoder().encode
 _KEY_OF = attrgetter("key")
 
 _CHILD_OF = frozenset(("CHILD_OF", "child_of", "child-of", 0, None))
@@ -207,17 +206,16 @@ class JaegerSource(RowSource):
         return keys.difference(self.extra.get(offset, ()))
 
 
-class JaegerLoader(JsonInputLoader):
+class JaegerLoader(ForeignLoader):
     FORMAT = "Jaeger JSON"
+    SOURCE = JaegerSource
+    NAME_KEY = "operationName"
+    SPAN = _SPAN
+    OPTIONAL = {"tags": list_of_objects, "references": list_of_objects}
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self._buckets = Buckets()
-        self._traces: dict[str, tuple[int, bytes]] = {}  # trace id text -> (row, id)
-        self._scope_cache: dict[tuple[str, str], Scope] = {}
         self._no_process = Resource({})
-        # A span's special tags -> what they translate to (kind, status, scope...).
-        self._translated: dict[tuple[_HotTag, ...], tuple[Any, ...]] = {}
 
     # -- records and envelopes -----------------------------------------------------------
 
@@ -247,7 +245,7 @@ class JaegerLoader(JsonInputLoader):
                     if size and self.progress is not None and done % 16 == 0:
                         self.progress(size * done // len(top))
                 return True
-            self._span_list(top, {}, where, size)  # a list of spans
+            self._span_list(top, where, size, {}, {})  # a list of spans
             return True
         if top is None or depth > 3:
             return False
@@ -257,7 +255,7 @@ class JaegerLoader(JsonInputLoader):
             return self._value(self._decode_top(top.result, where), where, depth + 1, size)
         if top.spans is None:
             return False
-        self._span_list(top.spans, top.processes or {}, where, size)
+        self._span_list(top.spans, where, size, top.processes or {}, {})
         return True
 
     def _decode_top(self, raw: Raw, where: str) -> Any:
@@ -277,47 +275,7 @@ class JaegerLoader(JsonInputLoader):
             fixed["processes"] = doc["processes"]
         if len(fixed) < len([k for k in ("data", "result", "spans", "processes") if k in doc]):
             self.report.skip("malformed Jaeger traces", where, f"trace: {short(error)}")
-        return _TOP.decode(_ENCODE(fixed))
-
-    def _span_list(self, raws: list[Raw], processes: dict[str, Raw], where: str,
-                   size: int) -> None:
-        resources: dict[str, Resource] = {}  # processID -> resource, in this trace
-        for lo in range(0, len(raws), _CHUNK):
-            chunk = raws[lo:lo + _CHUNK]
-            try:
-                spans = list(map(_SPAN.decode, chunk))
-            except msgspec.ValidationError:
-                spans = list(map(self._loose_span, chunk, (where,) * len(chunk)))
-            self._spans(spans, chunk, processes, resources, where)
-            if size and self.progress is not None and len(raws) > _CHUNK:
-                self.progress(size * (lo + len(chunk)) // len(raws))
-
-    def _loose_span(self, raw: Raw, where: str) -> _Span | None:
-        """A span the typed decoding rejected: nulls dropped, tags or references of the
-        wrong shape left out (the span kept without them), else skipped with the reason."""
-        span = PLAIN.decode(raw)
-        if not isinstance(span, dict):
-            self.report.skip("malformed spans", where, "span is not a JSON object")
-            return None
-        clean = {k: v for k, v in span.items() if v is not None}
-        for key in ("tags", "references"):
-            value = clean.get(key)
-            if value is not None and not (isinstance(value, list)
-                                          and all(isinstance(x, dict) for x in value)):
-                del clean[key]
-        try:
-            return _SPAN.decode(_ENCODE(clean))
-        except msgspec.ValidationError as e:
-            self.report.skip("malformed spans", where,
-                             f"span {span.get('operationName')!r}: {short(e)}")
-            return None
-
-    def _flush(self) -> None:
-        if self._buckets.size:
-            self.file.spans += self._buckets.flush(self.b, JaegerSource)
-
-    def _finish(self) -> None:
-        self._flush()
+        return _TOP.decode(ENCODE(fixed))
 
     # -- resources and scopes --------------------------------------------------------------
 
@@ -343,21 +301,13 @@ class JaegerLoader(JsonInputLoader):
             res = self._resources[key] = Resource(attrs)
         return res
 
-    def _scope_of(self, name: Any, version: Any) -> Scope:
-        key = (str(name or ""), str(version or ""))
-        scope = self._scope_cache.get(key)
-        if scope is None:
-            scope = self._scope_cache[key] = Scope(key[0], key[1], {})
-        return scope
-
     # -- the hot loop ------------------------------------------------------------------------
 
-    def _spans(self, spans: list[_Span | None], raws: list[Raw], processes: dict[str, Raw],
-               resources: dict[str, Resource], where: str) -> None:
-        b = self.b
+    def _spans(self, spans: list[_Span | None], raws: list[Raw], where: str,
+               processes: dict[str, Raw], resources: dict[str, Resource]) -> None:
+        """`resources`: processID -> resource, in this trace."""
         report = self.report
         traces = self._traces
-        trace_row = b.trace_row
         rows_for = self._buckets.rows_for
         translated = self._translated
         no_scope = self._scope_of("", "")
@@ -375,13 +325,9 @@ class JaegerLoader(JsonInputLoader):
             tid_text = sp.traceID or sp.traceId
             tr = traces.get(tid_text)
             if tr is None:
-                tid = padded_id(tid_text, 16)
-                if tid is None:
-                    report.skip("spans with an empty or malformed id", where,
-                                f"span {sp.operationName!r}: trace id {tid_text!r} is not 16 "
-                                "bytes of hex or base64")
+                tr = self._new_trace(tid_text, sp.operationName, where)
+                if tr is None:
                     continue
-                tr = traces[tid_text] = (trace_row(tid), tid)
             t, tid = tr
 
             st, du = sp.startTime, sp.duration
@@ -467,8 +413,6 @@ class JaegerLoader(JsonInputLoader):
                 rows = rows_for(res, scope)
             rows.append((t, sid, parent, sp.operationName, kind, code, start, end, raw_span,
                          links, message, state, drop))
-        if self._buckets.size >= _FLUSH_AT:
-            self._flush()
 
     def _translate(self, special: tuple[_HotTag, ...]
                    ) -> tuple[int, int, str, str, Scope, tuple[str, ...]]:

@@ -37,11 +37,16 @@ from ..model import (
     Scope,
     SpanEvent,
 )
-from .foreign import MAX_NS, MAX_US, Buckets, RowSource, padded_id, span_id, status_word
-from .jsonlines import PLAIN, JsonInputLoader, short
-
-_FLUSH_AT = 1 << 16
-_CHUNK = 4096
+from .foreign import (
+    MAX_NS,
+    MAX_US,
+    ForeignLoader,
+    RowSource,
+    an_object,
+    span_id,
+    status_word,
+)
+from .jsonlines import PLAIN
 
 _KINDS = {"CLIENT": KIND_CLIENT, "SERVER": KIND_SERVER, "PRODUCER": KIND_PRODUCER,
           "CONSUMER": KIND_CONSUMER}
@@ -53,7 +58,7 @@ _RESOURCE_PREFIXES = ("service.", "telemetry.", "host.", "os.", "process.", "con
                       "gcp.", "heroku.", "aws.ecs.", "aws.eks.", "aws.log.")
 
 
-class _Endpoint(msgspec.Struct, frozen=True):
+class _Endpoint(msgspec.Struct, frozen=True, gc=False):
     """Hashable: spans of one endpoint share a resource, found by it."""
     serviceName: Any = None
     ipv4: Any = None
@@ -61,7 +66,7 @@ class _Endpoint(msgspec.Struct, frozen=True):
     port: Any = None
 
 
-class _Hot(msgspec.Struct, frozen=True, rename={
+class _Hot(msgspec.Struct, frozen=True, gc=False, rename={
         "status_code": "otel.status_code", "status_description": "otel.status_description",
         "scope_name": "otel.scope.name", "scope_version": "otel.scope.version",
         "library_name": "otel.library.name", "library_version": "otel.library.version",
@@ -81,7 +86,7 @@ class _Hot(msgspec.Struct, frozen=True, rename={
 
 
 
-class _Span(msgspec.Struct):
+class _Span(msgspec.Struct, gc=False):
     traceId: str = ""
     id: str = ""
     parentId: str = ""
@@ -104,7 +109,6 @@ class _Detail(msgspec.Struct):
 _TOP = msgspec.json.Decoder(list[Raw] | dict[str, Raw])
 _SPAN = msgspec.json.Decoder(_Span)
 _DETAIL = msgspec.json.Decoder(_Detail)
-_ENCODE = msgspec.json.Encoder().encode
 
 
 def _annotation(value: Any) -> tuple[str, dict[str, Any]]:
@@ -171,19 +175,18 @@ class ZipkinSource(RowSource):
         return attrs, events
 
 
-class ZipkinLoader(JsonInputLoader):
+class ZipkinLoader(ForeignLoader):
     FORMAT = "Zipkin v2 JSON"
+    SPAN = _SPAN
+    SOURCE = ZipkinSource
+    OPTIONAL = {"tags": an_object, "localEndpoint": an_object}
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self._buckets = Buckets()
-        self._traces: dict[str, int] = {}
         self._by_service: dict[str, Resource] = {}
-        self._scope_cache: dict[tuple[str, str], Scope] = {}
+        self._by_endpoint: dict[_Endpoint | None, Resource] = {}
         self._shared: list[tuple[Resource, Scope, tuple[Any, ...]]] = []
         self._first_row = len(self.b)
-        self._translated: dict[_Hot, tuple[Any, ...]] = {}
-        self._by_endpoint: dict[_Endpoint | None, Resource] = {}
 
     # -- records -----------------------------------------------------------------------------
 
@@ -216,37 +219,6 @@ class ZipkinLoader(JsonInputLoader):
             self._span_list(top, where, size)
         self._flush()
 
-    def _span_list(self, raws: list[Raw], where: str, size: int) -> None:
-        for lo in range(0, len(raws), _CHUNK):
-            chunk = raws[lo:lo + _CHUNK]
-            try:
-                spans = list(map(_SPAN.decode, chunk))
-            except msgspec.ValidationError:
-                spans = list(map(self._loose_span, chunk, (where,) * len(chunk)))
-            self._spans(spans, chunk, where)
-            if size and self.progress is not None and len(raws) > _CHUNK:
-                self.progress(size * (lo + len(chunk)) // len(raws))
-
-    def _loose_span(self, raw: Raw, where: str) -> _Span | None:
-        """A span the typed decoding rejected: nulls dropped, tags or an endpoint of the
-        wrong shape left out (the span kept without them), else skipped with the reason."""
-        span = PLAIN.decode(raw)
-        if not isinstance(span, dict):
-            self.report.skip("malformed spans", where, "span is not a JSON object")
-            return None
-        clean = {k: v for k, v in span.items()
-                 if v is not None and not (k in ("tags", "localEndpoint")
-                                           and not isinstance(v, dict))}
-        try:
-            return _SPAN.decode(_ENCODE(clean))
-        except msgspec.ValidationError as e:
-            self.report.skip("malformed spans", where, f"span {span.get('name')!r}: {short(e)}")
-            return None
-
-    def _flush(self) -> None:
-        if self._buckets.size:
-            self.file.spans += self._buckets.flush(self.b, ZipkinSource)
-
     # -- resources and scopes ----------------------------------------------------------------
 
     def _resource(self, endpoint: _Endpoint | None, span: Raw) -> Resource:
@@ -263,20 +235,11 @@ class ZipkinLoader(JsonInputLoader):
             res = self._by_service[service] = Resource(attrs)
         return res
 
-    def _scope_of(self, name: Any, version: Any) -> Scope:
-        key = (str(name or ""), str(version or ""))
-        scope = self._scope_cache.get(key)
-        if scope is None:
-            scope = self._scope_cache[key] = Scope(key[0], key[1], {})
-        return scope
-
     # -- the hot loop --------------------------------------------------------------------------
 
     def _spans(self, spans: list[_Span | None], raws: list[Raw], where: str) -> None:
-        b = self.b
         report = self.report
         traces = self._traces
-        trace_row = b.trace_row
         rows_for = self._buckets.rows_for
         translated = self._translated
         no_scope = self._scope_of("", "")
@@ -292,15 +255,12 @@ class ZipkinLoader(JsonInputLoader):
                             f"span {sp.name!r}: span id {s!r} is not 8 bytes of hex")
                 continue
             tid_text = sp.traceId
-            t = traces.get(tid_text)
-            if t is None:
-                tid = padded_id(tid_text, 16)
-                if tid is None:
-                    report.skip("spans with an empty or malformed id", where,
-                                f"span {sp.name!r}: trace id {tid_text!r} is not 8 or 16 "
-                                "bytes of hex")
+            tr = traces.get(tid_text)
+            if tr is None:
+                tr = self._new_trace(tid_text, sp.name, where)
+                if tr is None:
                     continue
-                t = traces[tid_text] = trace_row(tid)
+            t = tr[0]
             parent = b""
             if sp.parentId:
                 parent = span_id(sp.parentId) or b""
@@ -350,8 +310,6 @@ class ZipkinLoader(JsonInputLoader):
                 last_res, last_scope = res, scope
                 rows = rows_for(res, scope)
             rows.append(row)
-        if self._buckets.size >= _FLUSH_AT:
-            self._flush()
 
     def _translate(self, hot: _Hot) -> tuple[int, str, str, Scope, tuple[str, ...]]:
         drop: list[str] = []
@@ -381,7 +339,7 @@ class ZipkinLoader(JsonInputLoader):
     # -- shared spans (after the whole file: the client half may come later) --------------------
 
     def _finish(self) -> None:
-        self._flush()
+        super()._finish()
         if self._shared:
             self._dedupe_shared()
             self._flush()
