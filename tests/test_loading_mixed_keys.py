@@ -116,6 +116,6 @@ def test_other_signals_alone_are_named(key, words, lines, write, capsys):
     index, report = load([path])
     assert len(index) == 0
     [f] = report.files
-    assert f.error == f"looks like {words}, which is not trace data"
+    assert f.error == f"no trace data: this is {words}"
     assert main([path, "--list"]) == 1
     assert "Traceback" not in capsys.readouterr().err

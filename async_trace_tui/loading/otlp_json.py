@@ -275,8 +275,8 @@ class JsonLoader(JsonInputLoader):
         """A file of other signals only (OTLP logs or metrics alone): name what it is."""
         if not self.file.spans and not self._groups_seen and self._signals:
             kinds = sorted(self._signals)
-            raise LoadError(f"looks like OTLP {' and '.join(kinds)} data "
-                            f"({', '.join(_SIGNAL_KEYS[k] for k in kinds)}), which is not trace data")
+            raise LoadError(f"no trace data: this is OTLP {' and '.join(kinds)} data "
+                            f"({', '.join(_SIGNAL_KEYS[k] for k in kinds)})")
 
     # -- envelopes ---------------------------------------------------------------------
 
