@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start of the window: 90s, 15m, 1h (default), 7d, or RFC 3339")
     store.add_argument("--until", metavar="TIME", help="end of the window (RFC 3339; default now)")
     store.add_argument("--limit", type=_positive, default=1000, metavar="N",
-                       help="traces per page of the Traces table (default 1000)")
+                       help="traces per page of the Traces table (default 1000); with --flow --op, "
+                            "the newest N spans of the operation are the starts")
     _live_arguments(p)
     return p
 

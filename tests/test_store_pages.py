@@ -74,7 +74,8 @@ def test_long_jobs_cross_the_slices(data):
     assert not any(r.root_operation == "nightly report" for r in newest[:3])
 
 
-@pytest.mark.parametrize("query", ["service:payments-worker", "publish", "REPORT", "nothing like it"])
+@pytest.mark.parametrize("query", ["service:payments-worker", "publish", "REPORT", "system=kafka",
+                                   "nothing like it"])
 def test_filters_newest_first(data, query):
     index, db, _ = data
     since, until = minutes(0), minutes(125)
@@ -93,7 +94,11 @@ def test_filters_newest_first(data, query):
         rows = spans_of[row["trace_id"]]
         if q.startswith("service:"):
             return any(index.service(r).lower() == q[8:] for r in rows)
-        return any(q in index.service(r).lower() or q in index.name[r].lower() for r in rows)
+        roots = [r for r in rows if not index.parent_id[r]]
+        items = [f"{k}={v}".lower() for r in roots for attrs in
+                 (index.detail(r).attributes, index.resource(r).attributes) for k, v in attrs.items()]
+        return (any(q in index.service(r).lower() or q in index.name[r].lower() for r in rows)
+                or any(q in item for item in items))
 
     want = [r for r in _sorted(window_rows(index, since, until), "start", True) if matches(r)]
     assert got == want[:9]

@@ -219,6 +219,9 @@ class TraceTuiApp(App[None]):
             prepared = PreparedRows(rows)
         except Cancelled:
             return
+        except SourceError as e:  # a store that cannot be read (down, auth, no table)
+            post(LoaderDone(None, [], time.perf_counter() - began, f"trace-tui: {e}"))
+            return
         except Exception as e:  # never a traceback over the UI: report it and carry on
             post(LoaderDone(None, [], time.perf_counter() - began,
                             f"internal error while loading: {type(e).__name__}: {e}"))
@@ -275,8 +278,9 @@ class TraceTuiApp(App[None]):
             return
         self.index = m.index
         self._palette_cache = None
-        if self.source.lazy:  # rows of a store's page: filtered in memory by their roots
-            self.traces_pane.table.set_rows(m.rows)
+        if self.source.lazy:  # a store's first page: the rest is asked of it (store_pages)
+            rows = m.rows.rows if isinstance(m.rows, PreparedRows) else m.rows
+            self.traces_pane.attach_store(self.source, rows, getattr(self.source, "limit", 1000))
         else:
             self.traces_pane.set_index(m.index, m.rows)
         self.loading = False  # from here on, everything above is in place
@@ -311,13 +315,18 @@ class TraceTuiApp(App[None]):
             return None
         tabs = self.tabs
         pane = self.deps_pane
-        if pane is not None and pane.index is not self.index:
-            # A store fetched more: a pane over the new index (rows keep their numbers).
+        if self.source.lazy:
+            # A store fetched more (here or in the pane): rows keep their numbers.
+            self.index = self.source.index
+            if pane is not None:
+                pane.set_index(self.index)
+        elif pane is not None and pane.index is not self.index:
             self.tabs.active = TRACES_TAB
             await tabs.remove_pane(DEPS_TAB)
             pane = None
         if pane is None:
-            pane = DependenciesPane(self.index, row, self.options, ascii=self.ascii, id="deps")
+            pane = DependenciesPane(self.index, row, self.options, ascii=self.ascii, id="deps",
+                                    source=self.source)
             await tabs.add_pane(TabPane(Content("Dependencies"), pane, id=DEPS_TAB), after=TRACES_TAB)
         else:
             pane.set_focus(row)
@@ -441,6 +450,13 @@ class TraceTuiApp(App[None]):
             await self.open_waterfall(t)
 
     async def on_dependencies_pane_open_trace(self, m: DependenciesPane.OpenTrace) -> None:
+        if self.source.lazy:
+            # The pane may have fetched more; a span of a trace not fetched whole (one that
+            # links to the view) fetches it first.
+            self.index = self.source.index
+            if m.row >= 0 and self.source.pending((m.row,)):
+                self._fetch_trace(self.index.trace_ids[m.trace_index].hex(), "waterfall")
+                return
         await self.open_waterfall(m.trace_index, m.row)
 
     async def on_services_pane_open_span(self, m: ServicesPane.OpenSpan) -> None:
@@ -765,6 +781,10 @@ def run_app(files: Sequence[str], args: argparse.Namespace,
     if app.live_error:
         print(f"trace-tui: {app.live_error}", file=sys.stderr)
         return 2
+    if app.nothing_loaded and source is not None:  # a store: its one line, as headless
+        for line in app.report.messages:
+            print(safe_text(line), file=sys.stderr)
+        return EXIT_NOTHING_LOADED
     if app.nothing_loaded:
         _print_report(app.report)
         return EXIT_NOTHING_LOADED

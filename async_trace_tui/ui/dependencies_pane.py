@@ -21,7 +21,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ..index import SpanIndex
-from ..views.dependencies import DependencyView, DepNode, ViewOptions
+from ..sources import Source, SourceError
+from ..views.dependencies import SPAN, TRACE, DependencyView, DepNode, ViewOptions
+from ..views.details import DetailsBuilder
 from ..views.glyphs import glyphs
 from ..views.group_keys import GroupKeyCollector, next_choice
 from ..views.grouping import AGGREGATIONS, parse_group_by
@@ -106,11 +108,24 @@ class DependenciesPane(Widget):
         def control(self) -> DependenciesPane:
             return self.pane
 
+    class Fetched(Message):
+        """A store's fetch for a node (or a refocus) is over; `error` is one line if it failed."""
+
+        def __init__(self, node: DepNode | None, focus: int, error: str = "") -> None:
+            self.node = node
+            self.focus = focus
+            self.error = error
+            super().__init__()
+
     def __init__(self, index: SpanIndex, focus_row: int, options: ViewOptions | None = None,
                  ascii: bool = False, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+                 classes: str | None = None, source: Source | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.index = index
+        # A store: nodes whose traces are not fetched whole (with who links to them and what
+        # they link to) are fetched in a worker before they expand (see views.headless).
+        self.source = source if source is not None and source.lazy else None
+        self._fetch_memo: dict[int, tuple[DepNode, bool]] = {}
         self.options = options or ViewOptions()
         self.focus_row = focus_row
         self.ascii = ascii
@@ -125,6 +140,8 @@ class DependenciesPane(Widget):
         self.details_panel = DetailsPanel(index, glyphs(ascii), id="dep-details")
         self.control_bar = ControlBar(glyphs(ascii), self.group_by, self.agg, self.show_internal,
                                    id="dep-controls")
+        if self.source is not None:
+            self.dep_tree.needs_fetch = self._needs_fetch
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="dep-main"):
@@ -144,8 +161,68 @@ class DependenciesPane(Widget):
         return self._building or self.dep_tree.pending
 
     def set_focus(self, row: int) -> None:
-        """Rebuild the view around another focus span (opened as at first)."""
+        """Rebuild the view around another focus span (opened as at first); from a store,
+        its trace is fetched first if it is not yet."""
+        if self.source is not None and self.source.pending((row,)):
+            node = self.dep_tree.cursor_node
+            if node is not None and row in node.rows:
+                self.dep_tree.fetching(node)
+            self._fetch(node, (row,), focus=row)
+            return
         self._build(row, self.options, None, None, center=True, refocus=True)
+
+    def set_index(self, index: SpanIndex) -> None:
+        """A larger index of the same spans (a store fetched more: rows keep their numbers);
+        the next build reads it."""
+        self.index = index
+        self.key_collector.index = index
+        self.details_panel.builder = DetailsBuilder(index, self.details_panel.glyphs)
+        self._fetch_memo.clear()
+
+    # -- fetching from a store ---------------------------------------------------------------
+
+    def _needs_fetch(self, node: DepNode) -> bool:
+        """Whether the spans `node` leads to may not all be fetched (its traces are not)."""
+        hit = self._fetch_memo.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        need = (self.source is not None and node.kind in (SPAN, TRACE) and bool(node.rows)
+                and self.source.pending(node.rows))
+        self._fetch_memo[id(node)] = (node, need)
+        return need
+
+    def on_dependency_tree_fetch_needed(self, event: DependencyTree.FetchNeeded) -> None:
+        event.stop()
+        self._fetch(event.node, event.node.rows, focus=-1)
+
+    @work(thread=True, group="store-fetch", exit_on_error=False)
+    def _fetch(self, node: DepNode | None, rows: Sequence[int], focus: int) -> None:
+        assert self.source is not None
+        try:
+            self.source.fetch(rows)
+        except SourceError as e:
+            self.post_message(self.Fetched(node, focus, str(e)))
+        except Exception as e:  # never a traceback over the screen
+            self.post_message(self.Fetched(node, focus, f"{type(e).__name__}: {e}"))
+        else:
+            self.post_message(self.Fetched(node, focus))
+
+    def on_dependencies_pane_fetched(self, m: Fetched) -> None:
+        if m.error:
+            if m.node is not None:
+                self.dep_tree.fetch_done(m.node)
+            self.app.notify(m.error, title="fetch failed", severity="error", markup=False,
+                            timeout=10)
+            return
+        assert self.source is not None
+        self.set_index(self.source.index)
+        if m.focus >= 0:
+            self._build(m.focus, self.options, None, None, center=True, refocus=True)
+            return
+        # The same tree over the larger index, with the node that asked for it open.
+        shown = [(n, was_open or n is m.node) for n, was_open in self.dep_tree.shown_nodes()]
+        self._build(self.focus_row, self.options, shown, self.dep_tree.cursor_node,
+                    center=False, refocus=False)
 
     def action_cycle_group(self) -> None:
         # Keys from the rows on screen only: reading the attributes of thousands of rows
@@ -255,6 +332,7 @@ class DependenciesPane(Widget):
                cursor_path: list[DepNode]) -> None:
         if build.generation != self._generation:
             return  # a newer build is on its way
+        self._fetch_memo.clear()
         self._building = False
         self.dep_tree.loading = False
         self.control_bar.set_updating(False)

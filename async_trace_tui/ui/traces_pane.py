@@ -15,7 +15,9 @@ from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from ..index import SpanIndex
+from ..sources import Source
 from ..views.search import Cancelled, SearchText, build_search
+from .store_pages import StorePages
 from .widgets.filter_input import FilterInput
 from .widgets.traces_table import TracesTable
 
@@ -45,6 +47,7 @@ class TracesPane(Vertical):
         self._search_started = False
         self._search_ready = asyncio.Event()
         self.loading_note = ""
+        self.store: StorePages | None = None  # the rows come from a store, a page at a time
 
     def on_mount(self) -> None:
         self._update_status()
@@ -78,6 +81,12 @@ class TracesPane(Vertical):
         self.table.set_rows(rows, preview=False)
         if self.table.filter_text.strip():
             self.ensure_search()
+
+    def attach_store(self, source: Source, rows: list[Any], page: int) -> None:
+        """The rows of a store's first page; more pages, other orders and the filter are
+        asked of the store (ui/store_pages.py)."""
+        self.store = StorePages(self, source, rows, page)
+        self._update_status()
 
     def ensure_search(self) -> None:
         """Start the worker that builds the full search text, once per index."""
@@ -162,6 +171,11 @@ class TracesPane(Vertical):
 
     @on(TracesTable.ViewChanged)
     def _view_changed(self) -> None:
+        if self.store is not None:
+            self.store.changed()
+        self._update_status()
+
+    def refresh_status(self) -> None:
         self._update_status()
 
     def _update_status(self) -> None:
@@ -172,6 +186,8 @@ class TracesPane(Vertical):
             text.append("  ·  searching all spans and attributes…")
         if self.loading_note:
             text.append("  ·  " + self.loading_note)
+        if self.store is not None and self.store.note():
+            text.append("  ·  " + self.store.note())
         text.append("   enter dependencies · o waterfall · s/S sort · / filter")
         self.query_one("#traces-status", Static).update(text, layout=False)  # one line, always
 

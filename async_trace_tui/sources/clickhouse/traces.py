@@ -62,8 +62,9 @@ Run = Callable[[str, dict[str, Any]], list[list[Any]]]
 
 
 def having(query: str, params: dict[str, Any]) -> str:
-    """The `/` filter as a HAVING clause over a trace's spans: a span of that service
-    (`service:NAME`), or a span whose service or operation contains the text."""
+    """The `/` filter as a HAVING clause over a trace's spans, as the TUI filters files: a
+    span of that service (`service:NAME`), or text in a span's service or operation, or in
+    a root span's attributes or resource as `key=value`."""
     q = query.strip().lower()
     if q.startswith("service:"):
         params["svc"] = q[len("service:"):].strip()
@@ -71,8 +72,15 @@ def having(query: str, params: dict[str, Any]) -> str:
     if q:
         params["q"] = q
         return ("HAVING countIf(positionCaseInsensitiveUTF8(toString(ServiceName), {q:String}) > 0 "
-                "OR positionCaseInsensitiveUTF8(toString(SpanName), {q:String}) > 0) > 0")
+                "OR positionCaseInsensitiveUTF8(toString(SpanName), {q:String}) > 0 "
+                f"OR (ParentSpanId = '' AND ({_items_match('SpanAttributes')} "
+                f"OR {_items_match('ResourceAttributes')}))) > 0")
     return ""
+
+
+def _items_match(column: str) -> str:
+    return (f"arrayExists((k, v) -> positionCaseInsensitiveUTF8(concat(k, '=', v), {{q:String}}) > 0, "
+            f"mapKeys({column}), mapValues({column}))")
 
 
 class TraceTable:

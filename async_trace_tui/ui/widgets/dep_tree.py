@@ -57,6 +57,8 @@ BACKGROUND_ROWS = 1000
 _Make = Callable[[DepNode], list[DepNode]]
 _Put = Callable[[DependencyView, DepNode, list[DepNode]], bool]
 
+FETCHING = {False: "  fetching…", True: "  fetching..."}
+
 # Expand markers (the legend glyphs have none): expanded, collapsed, leaf, on its way.
 MARKERS = {False: ("▾", "▸", " ", "⋯"), True: ("[-]", "[+]", "   ", "[.]")}
 
@@ -165,6 +167,14 @@ class DependencyTree(ScrollView, can_focus=True):
             self.row = row
             super().__init__()
 
+    class FetchNeeded(Message):
+        """Expanding this node needs spans the source has not fetched yet (a store): the
+        row says `fetching…` until `fetch_done` or a rebuilt view."""
+
+        def __init__(self, node: DepNode) -> None:
+            self.node = node
+            super().__init__()
+
     class Refocus(Message):
         """Rebuild the view with this span as its focus (`f`)."""
 
@@ -194,6 +204,10 @@ class DependencyTree(ScrollView, can_focus=True):
         self._gc_timer: Timer | None = None
         self._gc_since = 0.0
         self._pending: set[DepNode] = set()  # nodes whose rows are being made in a thread
+        # Whether expanding a node needs a fetch first (set by the pane over a store), and the
+        # nodes whose fetch is on its way.
+        self.needs_fetch: Callable[[DepNode], bool] | None = None
+        self._fetching: set[DepNode] = set()
 
     # -- public API ------------------------------------------------------------------------
 
@@ -220,7 +234,8 @@ class DependencyTree(ScrollView, can_focus=True):
     def line_text(self, i: int) -> str:
         """Row `i` as plain text, as drawn (connector, marker, label)."""
         line = self._lines[i]
-        return f"{self._lead(line)}{self._marker(line)} {self._label(line.node).plain}"
+        note = FETCHING[self.glyphs is ASCII] if line.node in self._fetching else ""
+        return f"{self._lead(line)}{self._marker(line)} {self._label(line.node).plain}{note}"
 
     def iter_nodes(self) -> Iterator[DepNode]:
         """The nodes of the visible rows, top to bottom."""
@@ -251,6 +266,7 @@ class DependencyTree(ScrollView, can_focus=True):
         and the path to the cursor (default: to the focus), cursor on the path's last node."""
         self.hold_gc()
         self.view = view
+        self._fetching.clear()  # (a fetch still on its way lands in the next view)
         self._labels.clear()
         self._strips.clear()
         if opened is None:
@@ -357,7 +373,11 @@ class DependencyTree(ScrollView, can_focus=True):
             return self.expand_more_line(i)
         if line.expanded or view is None:
             return False
-        if node in self._pending:
+        if node in self._pending or node in self._fetching:
+            return True
+        if self.needs_fetch is not None and self.needs_fetch(node):
+            self.fetching(node)
+            self.post_message(self.FetchNeeded(node))
             return True
         self.hold_gc()
         if node.children_known or view.count_candidates(node, BACKGROUND_ROWS) < BACKGROUND_ROWS:
@@ -431,8 +451,21 @@ class DependencyTree(ScrollView, can_focus=True):
 
     @property
     def pending(self) -> bool:
-        """Whether rows are being made in a thread."""
-        return bool(self._pending)
+        """Whether rows are being made in a thread, or fetched."""
+        return bool(self._pending or self._fetching)
+
+    def fetching(self, node: DepNode) -> None:
+        """Show `fetching…` on the node's row (its spans are on their way)."""
+        self._fetching.add(node)
+        self._refresh_line(self.line_of(node))
+
+    def fetch_done(self, node: DepNode) -> None:
+        """The fetch for this node is over (failed: the row is as it was)."""
+        self._fetching.discard(node)
+        self._refresh_line(self.line_of(node))
+
+    def is_fetching(self, node: DepNode) -> bool:
+        return node in self._fetching
 
     def collapse_line(self, i: int) -> bool:
         line = self._lines[i]
@@ -656,10 +689,12 @@ class DependencyTree(ScrollView, can_focus=True):
         node = line.node
         if line.expanded:
             return self._markers[0]
-        if node in self._pending:
+        if node in self._pending or node in self._fetching:
             return self._markers[3]
         if node.kind == MORE or (node.kind not in (MISSING, CYCLE) and node.expandable):
             return self._markers[1]
+        if self.needs_fetch is not None and self.needs_fetch(node):
+            return self._markers[1]  # what it leads to is not fetched yet: maybe something
         return self._markers[2]
 
     def _row(self, line: _Line) -> tuple[list[Segment], int]:
@@ -670,7 +705,12 @@ class DependencyTree(ScrollView, can_focus=True):
         label = self._label(line.node)
         segments = [Segment(lead, st["guide"] if line.node.edge in (SYNC, ROOT) else st["async"]),
                     Segment(marker, st["marker"]), Segment(" "), *label.segments]
-        return segments, cell_len(lead) + cell_len(marker) + 1 + label.cells
+        cells = cell_len(lead) + cell_len(marker) + 1 + label.cells
+        if line.node in self._fetching:
+            note = FETCHING[self.glyphs is ASCII]
+            segments.append(Segment(note, st["dim"]))
+            cells += cell_len(note)
+        return segments, cells
 
     def _hit(self, event: events.MouseEvent) -> tuple[int, str]:
         """The row under the mouse and the part of it: "toggle" (the expand marker), "op"
@@ -711,8 +751,8 @@ class DependencyTree(ScrollView, can_focus=True):
         line = self._lines[index]
         is_cursor = index == self.cursor_line
         is_hover = index == self.hover_line
-        key = (line, line.expanded, line.node in self._pending, is_cursor, is_hover, scroll_x,
-               width)
+        key = (line, line.expanded, line.node in self._pending, line.node in self._fetching,
+               is_cursor, is_hover, scroll_x, width)
         cached = self._strips.get(key)
         if cached is not None:
             return cached

@@ -168,6 +168,9 @@ class TracesTable(LineList):
         self.sort_key = "start"
         self.sort_reverse = False
         self.filter_text = ""
+        # Rows sorted and filtered elsewhere (a store's SQL: see ui/store_pages.py): shown
+        # in the order given; sort and filter are only what they were asked with.
+        self.remote = False
         self._rows: list[Any] = []
         self._quick: list[str] = []  # "service\noperation", lower case, per row
         self._order: dict[str, list[int]] = {}
@@ -293,12 +296,16 @@ class TracesTable(LineList):
     # -- sort and filter ------------------------------------------------------------------
 
     def _sorted(self) -> list[int]:
+        if self.remote:
+            return list(range(len(self._rows)))
         order = self._order.get(self.sort_key)
         if order is None:
             order = self._order[self.sort_key] = sort_order(self._rows, self.sort_key)
         return order[::-1] if self.sort_reverse else order
 
     def _filtered(self, order: list[int]) -> list[int]:
+        if self.remote:  # a store filtered them
+            return order
         row_filter = self._row_filter
         if row_filter is None:
             search, services = self._search, self._services_text
@@ -365,8 +372,10 @@ class TracesTable(LineList):
         """One line for the status bar."""
         n, total = len(self._view), len(self._rows)
         arrow = ("v" if self.sort_reverse else "^") if self.ascii else ("▼" if self.sort_reverse else "▲")
-        parts = [f"{total:,} trace{'s' if total != 1 else ''}"]
-        if self.filter_text.strip():
+        parts = [f"{total:,} trace{'s' if total != 1 else ''}{' shown' if self.remote else ''}"]
+        if self.filter_text.strip() and self.remote:
+            parts.append(f"with a span matching {self.filter_text.strip()!r}")
+        elif self.filter_text.strip():
             parts.append(f"{n:,} match{'es' if n != 1 else ''} for {self.filter_text.strip()!r}")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {arrow}")
         return "  ·  ".join(parts)
