@@ -10,6 +10,7 @@ import json
 import sys
 
 import pytest
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from async_trace_tui.cli import main
 from async_trace_tui.loading import default_sample, load
@@ -494,3 +495,203 @@ def test_a_disposed_view_needs_no_garbage_collection_to_go(sample):
     assert left > nodes > 10  # nodes and their parents hold each other
     nodes, left = unreachable_after(dispose=True)
     assert left < 10  # the view and its root, no more
+
+
+# -- issue 8: merged nodes, two roots, self-links, overlaps (SDK-recorded) ------------------
+
+class _QueuedIds(IdGenerator):
+    """An SDK IdGenerator whose next ids are known ahead: a span can link to itself, and two
+    roots can share a trace (children of a remote parent that is never exported)."""
+
+    def __init__(self, trace_ids, span_ids):
+        self.trace_ids = list(trace_ids)
+        self.span_ids = list(span_ids)
+
+    def generate_trace_id(self):
+        return self.trace_ids.pop(0)
+
+    def generate_span_id(self):
+        return self.span_ids.pop(0)
+
+
+ROOTS_TRACE, SELF_TRACE, PROD_TRACE, CONS_TRACE = 0xA1, 0xB2, 0xC3, 0xD4
+REMOTE_PARENT, ROOT_A, ROOT_B, SELF, PRODUCER, CONSUMER = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15
+
+
+@pytest.fixture(scope="module")
+def edges_file(tmp_path_factory) -> str:
+    """Recorded with the OpenTelemetry SDK: trace A1 has two roots (A links to B; their
+    parent was never exported); B2's only span links to itself; D4's consumer links to
+    C3's producer while it still runs (a negative lag: 30 ms of overlap)."""
+    from opentelemetry import trace as api
+    from opentelemetry.context import Context
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+    from sdk_data import ms
+
+    exporter = InMemorySpanExporter()
+    ids = _QueuedIds([SELF_TRACE, PROD_TRACE, CONS_TRACE],
+                     [ROOT_B, ROOT_A, SELF, PRODUCER, CONSUMER])
+    provider = TracerProvider(resource=Resource({"service.name": "svc"}), id_generator=ids)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("edges")
+    remote = api.set_span_in_context(NonRecordingSpan(SpanContext(
+        ROOTS_TRACE, REMOTE_PARENT, is_remote=True, trace_flags=TraceFlags(1))))
+    b = tracer.start_span("root b", context=remote, kind=SpanKind.SERVER, start_time=ms(0))
+    b.end(end_time=ms(5))
+    a = tracer.start_span("root a", context=remote, kind=SpanKind.SERVER, start_time=ms(10),
+                          links=[Link(b.get_span_context())])
+    a.end(end_time=ms(20))
+    itself = SpanContext(SELF_TRACE, SELF, is_remote=False, trace_flags=TraceFlags(1))
+    s = tracer.start_span("retry self", kind=SpanKind.CONSUMER, start_time=ms(30),
+                          links=[Link(itself)])
+    s.end(end_time=ms(40))
+    p = tracer.start_span("orders publish", kind=SpanKind.PRODUCER, start_time=ms(100))
+    c = tracer.start_span("orders process", context=Context(), kind=SpanKind.CONSUMER,
+                          start_time=ms(120), links=[Link(p.get_span_context())])
+    c.end(end_time=ms(160))
+    p.end(end_time=ms(150))
+    provider.shutdown()
+    assert s.get_span_context().span_id == SELF  # the link really points at itself
+    path = tmp_path_factory.mktemp("edges") / "edges.binpb"
+    path.write_bytes(encode_spans(exporter.get_finished_spans()).SerializeToString())
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def edges(edges_file):
+    index, report = load([edges_file])
+    assert not report.skipped
+    return index
+
+
+def _row(index, trace: int, span: int) -> int:
+    row = index.find(trace.to_bytes(16, "big"), span.to_bytes(8, "big"))
+    assert row is not None
+    return row
+
+
+def test_a_link_between_two_roots_of_a_trace_is_not_a_cycle(edges):
+    a, b = _row(edges, ROOTS_TRACE, ROOT_A), _row(edges, ROOTS_TRACE, ROOT_B)
+    assert sorted(edges.roots(edges.trace[a])) == sorted([a, b])
+    view = DependencyView(edges, a)
+    root_a, root_b = child(view.root, "root a", SYNC), child(view.root, "root b", SYNC)
+    # Under A, B is what A links to (not an ancestor: a sibling root folded into the trace).
+    linked = root_a.children()
+    assert [(n.kind, n.edge, n.rows) for n in linked] == [(SPAN, ASYNC_UP, [b])]
+    # Seen from A, B leads to A: its caller is the parent neither root's exporter sent.
+    assert [(n.kind, n.edge) for n in linked[0].children()] == [(MISSING, SYNC_UP)]
+    # Under B, A is what links to it (the link back to B is the way the view came).
+    caused = root_b.children()
+    assert [(n.kind, n.edge, n.rows) for n in caused] == [(SPAN, ASYNC_DOWN, [a])]
+    assert caused[0].children() == []
+
+
+def test_a_self_link_shows_once(edges, edges_file, capsys):
+    s = _row(edges, SELF_TRACE, SELF)
+    for options in (ViewOptions(), ViewOptions(group_by="none"), ViewOptions(show_internal=False)):
+        node = focus_node(DependencyView(edges, s, options))
+        assert [(n.kind, n.edge, n.rows) for n in node.children()] == [(CYCLE, ASYNC_DOWN, [s])]
+    assert main([edges_file, "--print", "--span", f"{SELF:016x}"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("retry self") == 3, out  # the trace row, the span, its cycle once
+
+
+def test_a_negative_lag_reads_as_an_overlap(edges, edges_file, capsys):
+    from async_trace_tui.views.details import DetailsBuilder
+    from async_trace_tui.views.format import timestamp
+    from async_trace_tui.views.glyphs import UNICODE
+    from async_trace_tui.views.labels import node_label
+
+    c, p = _row(edges, CONS_TRACE, CONSUMER), _row(edges, PROD_TRACE, PRODUCER)
+    up = child(focus_node(DependencyView(edges, c)), "orders publish", ASYNC_UP)
+    assert up.lag_ns == -30_000_000  # the consumer started 30 ms before the producer ended
+    label = node_label(up, UNICODE).plain
+    assert "overlap 30.0 ms" in label and "lag" not in label and "-30" not in label
+    down = child(focus_node(DependencyView(edges, p)), "orders process", ASYNC_DOWN)
+    assert "overlap 30.0 ms" in node_label(down, UNICODE).plain
+    fields = {f.label: f.value for s in DetailsBuilder(edges).build(up).sections for f in s.fields}
+    assert fields["overlap"].startswith("30.0 ms")
+    # Both spans, with their start and end, to see the overlap for oneself.
+    d = DetailsBuilder(edges).build(up)
+    view = next(s for s in d.sections if s.title == "in this view")
+    pairs = [(f.label, f.value) for f in view.fields]
+    i = pairs.index(("cause", "svc · orders publish"))
+    assert pairs[i + 1:i + 3] == [("start", timestamp(edges.start[p], 6)),
+                                  ("end", timestamp(edges.end[p], 6))]
+    j = pairs.index(("effect", "svc · orders process"))
+    assert pairs[j + 1:j + 3] == [("start", timestamp(edges.start[c], 6)),
+                                  ("end", timestamp(edges.end[c], 6))]
+    # --print says so; --json keeps the value.
+    assert main([edges_file, "--print", "--span", f"{CONSUMER:016x}"]) == 0
+    out = capsys.readouterr().out
+    assert "overlap 30.0 ms" in out and "lag -" not in out
+    assert main([edges_file, "--json", "--span", f"{CONSUMER:016x}"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [n["lag_ns"] for n in _json_nodes(doc["root"]) if n["edge"] == ASYNC_UP] == [-30_000_000]
+
+
+def test_merged_node_is_an_async_trace_only_when_all_its_spans_are(sample):
+    from async_trace_tui.views.details import DetailsBuilder
+
+    inventory = next(r for r in range(len(sample)) if sample.service(r) == "inventory"
+                     and sample.name[r] == "orders process")
+    producer = sample.parent[inventory]
+    batch = only(sample, "orders process", "payments-worker")
+    node = child(focus_node(DependencyView(sample, producer)), "orders process", ASYNC_DOWN)
+    assert sorted(node.rows) == sorted([inventory, batch])  # same trace + another trace
+    assert node.in_other_traces() == (1, 2)
+    assert not node.async_trace
+    assert "║" not in node_text(node)
+    fields = {f.label: f.value for s in DetailsBuilder(sample).build(node).sections
+              for f in s.fields}
+    assert fields["async trace"] == "no: 1 of 2 spans reached across a link from another trace"
+    doc = json.loads(to_json(DependencyView(sample, producer)))
+    merged = [n for n in _json_nodes(doc["root"]) if n["operation"] == "orders process"
+              and n["edge"] == ASYNC_DOWN]
+    assert [n["async_trace"] for n in merged] == [False]
+    # Split by service: the batch consumer alone is an async trace, the inventory one not.
+    split = [n for n in focus_node(DependencyView(sample, producer, ViewOptions(group_by="service")))
+             .children() if n.edge == ASYNC_DOWN]
+    assert sorted((n.service, n.async_trace) for n in split) == [
+        ("inventory", False), ("payments-worker", True)]
+    # Every span in another trace: the five producers of the batch.
+    producers = child(focus_node(DependencyView(sample, batch)), "orders publish", ASYNC_UP)
+    assert producers.async_trace and producers.in_other_traces() == (5, 5)
+    fields = {f.label: f.value for s in DetailsBuilder(sample).build(producers).sections
+              for f in s.fields}
+    assert fields["async trace"] == "yes: 5 of 5 spans reached across a link from another trace"
+
+
+def test_merged_node_glyph_is_the_shared_shape_or_generic(sample):
+    batch = only(sample, "orders process", "payments-worker")
+    # Internal spans hidden, the first of the batch's children is the HTTP call.
+    view = DependencyView(sample, batch, ViewOptions(group_by="service", show_internal=False))
+    merged = child(focus_node(view), "3 operations", SYNC)
+    assert sample.shape(merged.rows[0]) == "http"
+    assert {sample.shape(r) for r in merged.rows} == {"http", "database", "pubsub"}
+    assert merged.shape == "generic" and node_text(merged).startswith("● payments-worker")
+    producers = child(focus_node(DependencyView(sample, batch)), "orders publish", ASYNC_UP)
+    assert producers.shape == "pubsub" and node_text(producers).startswith("║⬡ checkout")
+    # Same operation, same shape: the five front-end requests behind them.
+    callers = producers.children()[0].children()[0].children()[0]
+    assert callers.count == 5 and callers.shape == "http"
+
+
+def node_text(node) -> str:
+    from async_trace_tui.views.glyphs import UNICODE
+    from async_trace_tui.views.labels import node_label
+
+    return node_label(node, UNICODE).plain
+
+
+def _json_nodes(root):
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n["children"])

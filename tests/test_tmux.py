@@ -21,6 +21,10 @@ SCRIPT = Path(sys.executable).parent / "trace-tui"
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 
+# COLUMNS and LINES (set under pytest) would win over the terminal's real size: the app
+# would draw 80x24 in a window of another size.
+TERMINAL_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
 
 class Terminal:
     def __init__(self, tmp_path: Path, args: list[str], width: int = 160, height: int = 50) -> None:
@@ -34,7 +38,7 @@ class Terminal:
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True, text=True,
-                              check=check, timeout=20)
+                              check=check, timeout=20, env=TERMINAL_ENV)
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "t").stdout

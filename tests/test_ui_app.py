@@ -93,7 +93,13 @@ async def test_traces_table_shows_every_trace():
         assert table.has_focus
         text = "\n".join(screen_lines(app))
         assert "payments-worker" in text and "email-worker" in text
-        assert "root service" in text and "async in" in text
+        assert "root service" in text and "async from" in text and "async to" in text
+        # The batch consumer continued five producers' work; each producer's trace was
+        # continued by it (columns named by the flow of work, not by link direction).
+        header = next(line for line in screen_lines(app) if "async from" in line)
+        row = next(line for line in screen_lines(app) if "orders process" in line)
+        at_from, at_to = header.index("async from") + 9, header.index("async to") + 7
+        assert row[at_from] == "5" and row[at_to] == "1"
         # start order: the first request first, the email worker last
         rows = table.visible_rows
         assert rows[0].trace_id == FIRST_TRACE
@@ -346,8 +352,8 @@ async def test_a_big_trace_opens_with_the_keyboard_on_its_tree(monkeypatch):
             assert pane.view.focus == root
             assert pane.dep_tree.has_focus
             assert "Group by" in footer_keys(app)
-            await pilot.press("g")
-            assert pane.group_by == "service"
+            await pilot.press("G")
+            assert pane.group_by != "operation"
             pane.group_by = "operation"
             await pilot.press("t", "down")
 
@@ -488,8 +494,19 @@ async def test_command_palette_lists_actions_traces_and_services():
         await loaded(app, pilot)
         provider = TraceTuiCommands(app.screen)
         await provider.startup()
-        found = [hit.text async for hit in provider.discover()]
-        for action in ("Traces: filter", "Dependencies: group by the next key",
+        discovered = [hit async for hit in provider.discover()]
+        found = [hit.text for hit in discovered]
+        # Every key of the dependencies tab (but moving the cursor) is in the palette and
+        # in the help.
+        deps_keys = {h.help.removeprefix("key ") for h in discovered
+                     if h.text.startswith("Dependencies:")}
+        help_keys = {k for keys, _ in dict(app.help_sections())["Dependencies tab"]
+                     for k in [keys, *keys.split("/")]}
+        for key in ("g", "G", "a", "i", "L", "f", "o", "/", "n", "N", "e", "E", "+", "-",
+                    "backspace", "\\", "{", "}"):
+            assert key in deps_keys, key
+            assert key in help_keys, key
+        for action in ("Traces: filter", "Dependencies: choose the group-by key (type to narrow)",
                        "Dependencies: next aggregation (avg, max, min, sum)",
                        "Dependencies: show or hide internal spans", "Help: keys and legend",
                        "Load report: files, spans, skipped records", "Tabs: close the waterfall tab",

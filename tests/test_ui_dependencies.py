@@ -295,20 +295,47 @@ async def test_details_follow_the_aggregation_and_keep_their_place_when_unchange
 
 
 @run_async
-async def test_group_by_select_and_g_cycle(sample):
+async def test_g_opens_a_picker_that_narrows_as_you_type_and_G_steps_back(sample):
+    from async_trace_tui.ui.widgets.group_picker import GroupPicker
+
     async with run(sample, consumer_row(sample)) as pilot:
         await pilot.pause()
         pane = pane_of(pilot.app)
+        tree = pane.dep_tree
         select = pane.control_bar.query_one("#dep-group-by")
-        choices = pane.control_bar.group_choices
-        assert choices[:3] == ["operation", "service", "none"]
-        assert "attr:messaging.system" in choices and "resource:service.name" in choices
-        await pilot.press("g")
+        await pilot.press("g")  # the binding
+        await pilot.pause()
+        picker = pilot.app.screen
+        assert isinstance(picker, GroupPicker)
+        assert picker.shown[:3] == ["operation", "service", "none"]
+        assert picker.highlighted == "operation"  # the current key
+        # The common keys first (views.group_keys: test_group_key_collector).
+        assert picker.shown == pane.key_collector.choices("operation")
+        # Typing narrows; enter chooses; the keys are the tree's again.
+        picker.input.value = "sdk.ver"
+        await pilot.pause()
+        assert picker.shown == ["resource:telemetry.sdk.version"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(pilot.app.screen, GroupPicker)
+        assert pane.group_by == "resource:telemetry.sdk.version" == select.value
+        assert tree.has_focus
+        # Shown whole enough to tell it from other keys, cut with an ellipsis.
+        shown = str(select.query_one("#label").render())
+        assert "…" in shown and shown.startswith("resource:") and shown.endswith("sdk.version")
+        # Escape leaves it as it was.
+        pane.action_pick_group()
+        await pilot.pause()
+        pilot.app.screen.input.value = "service"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pane.group_by == "resource:telemetry.sdk.version" and tree.has_focus
+        # G steps back through the keys: none -> service -> operation in two presses.
+        pane.group_by = "none"
+        await pilot.press("G")
         assert pane.group_by == "service" == select.value
-        pane.action_cycle_group()
-        assert pane.group_by == "none" == select.value
-        pane.action_cycle_group()
-        assert pane.group_by == choices[3] == select.value
+        pane.action_previous_group()
+        assert pane.group_by == "operation"
         # Choosing in the Select rebuilds the view too.
         select.value = "service"
         await pilot.pause()
@@ -316,6 +343,52 @@ async def test_group_by_select_and_g_cycle(sample):
         # Grouped by service, the four direct sync children of the consumer merge into one.
         merged = [n for n in pane.dep_tree.iter_nodes() if n.count == 4]
         assert merged and merged[0].service == "payments-worker"
+
+
+@run_async
+async def test_the_group_by_dropdown_gives_the_keys_back_to_the_tree(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        select = pane.control_bar.query_one("#dep-group-by")
+        # A choice with the keyboard: the menu, `none`, enter.
+        select.focus()
+        await pilot.press("enter")  # opens the menu
+        assert select.expanded
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert pane.group_by == "none"
+        assert tree.has_focus
+        line = tree.cursor_line
+        await pilot.press("j")
+        assert tree.cursor_line == line + 1
+        # The menu closed with escape.
+        select.focus()
+        await pilot.press("enter", "escape")
+        await pilot.pause()
+        assert not select.expanded and tree.has_focus and pane.group_by == "none"
+        # Escape on a control that has the focus, and a click on the checkbox.
+        pane.control_bar.query_one("#dep-agg").focus()
+        await pilot.press("escape")
+        assert tree.has_focus
+        await pilot.click("#dep-internal")
+        await pilot.pause()
+        assert pane.show_internal is False and tree.has_focus
+
+
+@run_async
+async def test_the_internal_spans_checkbox_says_its_state_in_text(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        box = pane.control_bar.query_one("#dep-internal")
+        assert str(box.render()).startswith("[x] Show internal spans")
+        pane.action_toggle_internal()
+        await pilot.pause()
+        assert str(box.render()).startswith("[ ] Show internal spans")
+        legend = str(pane.control_bar.query_one("#dep-legend").render())
+        assert "▣ trace" in legend
 
 
 @run_async
@@ -475,7 +548,9 @@ def test_details_of_a_span_a_group_and_a_missing_node(sample):
     summary = sample.traces[sample.trace[focus]]
     values = {f.label: f.value for f in trace.fields}
     assert values["spans"] == str(summary.spans) and values["errors"] == str(summary.errors)
-    assert values["async out"].startswith(str(summary.links_out))
+    # Named by the flow of work: the batch consumer continued five producers' work.
+    assert values["async from"].startswith(f"{summary.links_out} links")
+    assert values["async to"].startswith(f"{summary.links_in} link")
 
     failed = next(r for r in range(len(sample)) if sample.name[r] == "charge card"
                   and sample.is_error(r))
@@ -507,6 +582,17 @@ def test_group_key_collector(sample):
     assert "resource:service.version" in c.choices()
     assert not c.add_rows(sample.spans_of(sample.trace[consumer_row(sample)]))
     assert next_choice(["a", "b"], "b") == "a" and next_choice(["a"], "zz") == "a"
+    assert next_choice(["a", "b", "c"], "a", -1) == "c"
+    # The keys most spans carry come first (counted over the spans looked at).
+    rows = range(len(sample))
+    c.add_rows(rows, limit=len(sample))
+    counts: dict[str, int] = {}
+    for r in rows:
+        for k in sample.attributes(r):
+            counts[k] = counts.get(k, 0) + 1
+    attrs = [k.removeprefix("attr:") for k in c.choices() if k.startswith("attr:")]
+    assert attrs == sorted(counts, key=lambda k: (-counts[k], k))
+    assert counts[attrs[0]] > counts[attrs[-1]]
 
 
 def test_carry_over_opens_each_span_of_a_merged_node_within_the_cap(sample):
@@ -768,15 +854,220 @@ def test_text_segments_paint_what_rich_paints():
 
 @run_async
 async def test_the_selects_show_their_new_value_without_a_layout_pass(sample):
+    from async_trace_tui.ui.widgets.controls import _group_prompt
+
     async with run(sample, consumer_row(sample)) as pilot:
         await pilot.pause()
         pane = pane_of(pilot.app)
         screen = pilot.app.screen
         laid_out = record_calls(screen, "_refresh_layout")
-        for key, setting in (("g", "#dep-group-by"), ("a", "#dep-agg")):
+        for key, setting in (("G", "#dep-group-by"), ("a", "#dep-agg")):
             await pilot.press(key)
             await pilot.pause()
             shown = pane.control_bar.query_one(setting).query_one("#label")
-            value = pane.group_by if key == "g" else pane.agg
+            value = _group_prompt(pane.group_by).plain if key == "G" else pane.agg
             assert str(shown.render()).strip() == value
         assert not laid_out
+
+
+# -- labels that do not fit (issue 8) --------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(80, 24), (150, 40)])
+def test_rows_keep_their_numbers_whole_in_a_small_terminal(sample, size):
+    """At 80x24 the tree gets ~47 columns: names are shortened with an ellipsis, durations,
+    counts and lags stay whole (they used to be cut by the edge: `avg 6.3 m`)."""
+    from async_trace_tui.views.labels import lag_text
+
+    async def check() -> None:
+        async with PaneApp(sample, consumer_row(sample)).run_test(size=size) as pilot:
+            await pilot.pause()
+            tree = pane_of(pilot.app).dep_tree
+            width = tree.scrollable_content_region.width
+            assert width < 100
+            for i in range(tree.line_count):
+                node = tree.node_at(i)
+                text = tree.line_text(i)
+                assert cell_len(text) <= width, text
+                if node.kind != SPAN:
+                    continue
+                prefix = f"{node.view.options.agg} " if node.count > 1 else ""
+                assert f"{prefix}{duration(node.duration_ns)}" in text, text
+                if node.lag_ns is not None:  # whole, or left off with an ellipsis
+                    lag = lag_text(node.lag_ns, prefix)
+                    assert lag in text or ("lag" not in text and text.endswith("…")), text
+            group = producer_group(tree)
+            text = tree.line_text(tree.line_of(group))
+            assert "avg 6.3 ms" in text and "×5" in text
+            wide = size[0] >= 150
+            assert ("lag avg 3.68 s" in text) is wide, text
+            # what the terminal shows: the rows as drawn, cut by nothing
+            screen = [strip.text for strip in pilot.app.screen._compositor.render_strips()]
+            shown = [line for line in screen if "×5" in line]
+            assert shown and "avg 6.3 ms" in shown[0]
+            assert ("lag avg 3.68 s" in shown[0]) is wide
+
+    asyncio.run(check())
+
+
+# -- habits from Jaeger, k9s, lazygit: search, errors, expand/collapse all, back ---------------
+
+@run_async
+async def test_search_finds_rows_and_opens_the_closed_ones_it_finds_under(sample):
+    email = only(sample, "email process")
+    send = only(sample, "POST /v3/mail/send")
+    charges = sorted((r for r in range(len(sample)) if sample.name[r] == "charge card"
+                      and sample.service(r) == "payments-worker"), key=sample.start.__getitem__)
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        await pilot.press("slash")  # the binding: the search box opens with the keyboard
+        assert pane.search_bar.has_focus and pane.search_bar.display
+        pane.search_bar.value = "CHARGE"
+        await pilot.press("enter")
+        assert tree.has_focus and not pane.search_bar.display
+        assert tree.cursor_node.rows == [charges[0]]
+        await pilot.press("n")
+        assert tree.cursor_node.rows == [charges[1]]
+        tree.action_next_match()  # wraps around
+        assert tree.cursor_node.rows == [charges[0]]
+        await pilot.press("N")
+        assert tree.cursor_node.rows == [charges[1]]
+        # A span under a closed async branch: its row is opened on the way.
+        i = line_index(tree, lambda n: email in n.rows)
+        assert not tree.is_expanded(i)
+        assert tree.search("mail/send")
+        assert tree.cursor_node.rows == [send] and tree.is_expanded(tree.line_of(
+            tree.cursor_node.parent_node))
+        # By span id prefix, as the details show it.
+        tree.move_cursor(0)
+        assert tree.search(sample.span_id[email].hex()[:6])
+        assert tree.cursor_node.rows == [email]
+        # Nothing found: the cursor stays, the user is told.
+        at = tree.cursor_line
+        assert not tree.search("no such thing")
+        assert tree.cursor_line == at
+
+
+@run_async
+async def test_e_and_E_go_to_the_next_and_previous_error(sample):
+    recommendations = only(sample, "GET /recommendations")  # an error in a front-end trace
+    failed = next(r for r in range(len(sample)) if sample.name[r] == "charge card"
+                  and sample.is_error(r))  # in the batch consumer, an async hop away
+    root = sample.traces[sample.trace[recommendations]].root
+    async with run(sample, root) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        consumer = line_index(tree, lambda n: consumer_row(sample) in n.rows)
+        assert not tree.is_expanded(consumer)
+        tree.move_cursor(0)
+        await pilot.press("e")
+        assert tree.cursor_node.rows == [recommendations]
+        tree.action_next_error()  # under the closed async branch: opened on the way
+        assert tree.cursor_node.rows == [failed]
+        assert tree.is_expanded(line_index(tree, lambda n: consumer_row(sample) in n.rows))
+        await pilot.press("E")
+        assert tree.cursor_node.rows == [recommendations]
+        tree.action_previous_error()  # wraps around to the last
+        assert tree.cursor_node.rows == [failed]
+
+
+@run_async
+async def test_plus_and_minus_expand_and_collapse_everything_below_the_cursor(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        group = producer_group(tree)
+        i = tree.line_of(group)
+        before = tree.line_count
+        tree.move_cursor(i)
+        await pilot.press("plus")
+        end = i + 1
+        while end < tree.line_count and tree.rows()[end][1] > tree.rows()[i][1]:
+            end += 1
+        below = range(i, end)
+        # the callers' chain, all of it: POST /orders in two services, then GET /checkout
+        assert [tree.node_at(k).operation for k in below] == [
+            "orders publish", "POST /orders", "POST /orders", "GET /checkout"]
+        for k in below:  # everything open, or a leaf
+            node = tree.node_at(k)
+            assert tree.is_expanded(k) or not node.expandable or node.kind == "cycle", \
+                tree.line_text(k)
+        assert tree.cursor_line == i
+        await pilot.press("minus")
+        assert tree.line_count == before and not tree.is_expanded(i)
+        # Opened again, one level only: what was open below was closed too.
+        tree.action_toggle()
+        assert tree.line_count == before + 1 and not tree.is_expanded(i + 1)
+
+
+@run_async
+async def test_backspace_goes_back_to_the_focus_before_f(sample):
+    consumer = consumer_row(sample)
+    update = only(sample, "UPDATE payments")
+    email = only(sample, "email process")
+    async with run(sample, consumer) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        tree.move_cursor(line_index(tree, lambda n: update in n.rows))
+        tree.action_refocus()
+        await pilot.pause()
+        assert pane.focus_row == update
+        tree.move_cursor(line_index(tree, lambda n: email in n.rows))
+        tree.action_refocus()
+        await pilot.pause()
+        assert pane.focus_row == email
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert pane.focus_row == update and tree.cursor_node.rows == [update]
+        tree.action_back()
+        await pilot.pause()
+        # Back at the first focus, the cursor on the span it was on then.
+        assert pane.focus_row == consumer and tree.cursor_node.rows == [update]
+        assert pane.view.focus == consumer
+        tree.action_back()  # nothing further back: said so, nothing changes
+        await pilot.pause()
+        assert pane.focus_row == consumer
+
+
+@run_async
+async def test_the_details_panel_hides_narrows_widens_and_wraps_at_its_width(sample):
+    from async_trace_tui.views.glyphs import UNICODE  # noqa: F401  (the panel's glyphs)
+
+    failed = next(r for r in range(len(sample)) if sample.name[r] == "charge card"
+                  and sample.is_error(r))  # a stack trace in its events
+    async with PaneApp(sample, consumer_row(sample)).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree, panel = pane.dep_tree, pane.details_panel
+        tree.move_cursor(line_index(tree, lambda n: failed in n.rows))
+        await pilot.pause()
+        tree_width, panel_width = tree.size.width, panel.outer_size.width
+        await pilot.press("backslash")
+        await pilot.pause()
+        assert not panel.display and tree.size.width > tree_width
+        await pilot.press("backslash")
+        await pilot.pause()
+        assert panel.display and panel.outer_size.width == panel_width
+        await pilot.press("left_curly_bracket")
+        await pilot.pause()
+        assert panel.outer_size.width < panel_width and tree.size.width > tree_width
+        for _ in range(5):
+            pane.action_narrow_details()
+        await pilot.pause()
+        narrow = panel.scrollable_content_region.width
+        assert narrow < 24
+        # Long ids and the stack trace wrap at the panel's real width: nothing cut off.
+        lines = panel.text.split("\n")
+        assert max(cell_len(line) for line in lines) <= narrow
+        joined = "".join(line.strip() for line in lines)
+        assert sample.trace_id_of(failed).hex() in joined and "PaymentGatewayError" in joined
+        for _ in range(12):
+            pane.action_widen_details()
+        await pilot.pause()
+        assert panel.outer_size.width > panel_width and tree.size.width >= 20
+        assert max(cell_len(line) for line in panel.text.split("\n")) \
+            <= panel.scrollable_content_region.width

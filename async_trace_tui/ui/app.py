@@ -7,6 +7,7 @@ args)` runs it for the CLI and returns the exit status.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import sys
@@ -38,6 +39,8 @@ from ..views.grouping import GroupSpecError
 from ..views.headless import choose_focus, parse_hex_id
 from ..views.traces import TraceRow
 from .commands import TraceTuiCommands
+from .dependencies_pane import HELP as DEPENDENCIES_HELP
+from .dependencies_pane import PALETTE as DEPENDENCIES_PALETTE
 from .dependencies_pane import DependenciesPane
 from .live_mode import LiveHeader, LiveMode
 from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
@@ -509,6 +512,11 @@ class TraceTuiApp(App[None]):
         return [
             ("Everywhere", everywhere),
             ("Traces tab", own_bindings([TracesPane, TracesTable])),
+            ("Traces columns", [
+                ("async from", "links from this trace's spans to work it continued (a "
+                               "consumer's links back to its producers)"),
+                ("async to", "links into this trace from work that continued it"),
+            ]),
             ("Traces filter (after /)", [
                 ("typing", "filters at once by service and operation; attributes follow"),
                 ("service:NAME", "only traces with a span of that service"),
@@ -517,6 +525,7 @@ class TraceTuiApp(App[None]):
             ]),
             ("Waterfall tabs", own_bindings([Waterfall, LineList])),
             ("Dependencies tab", own_bindings(dependency_classes())),
+            *DEPENDENCIES_HELP,
             ("Services tab", own_bindings([ServicesPane, ServiceTable, PairList])),
         ]
 
@@ -617,18 +626,6 @@ class TraceTuiApp(App[None]):
         self.action_show_dependencies()
         what(pane)
 
-    def action_cycle_group(self) -> None:
-        self._with_deps(lambda p: p.action_cycle_group())
-
-    def action_cycle_agg(self) -> None:
-        self._with_deps(lambda p: p.action_cycle_agg())
-
-    def action_toggle_internal(self) -> None:
-        self._with_deps(lambda p: p.action_toggle_internal())
-
-    def action_open_selected_trace(self) -> None:
-        self._with_deps(lambda p: p.dep_tree.action_open_trace())
-
     async def action_open_waterfall(self) -> None:
         row = self.traces_table.current_row
         if row is not None and not self.loading:
@@ -649,12 +646,8 @@ class TraceTuiApp(App[None]):
              self.action_show_services),
             ("Services: sort by the next column", "key s", self.action_services_sort),
             ("Services: filter by service", "key /", self.action_services_filter),
-            ("Dependencies: group by the next key", "key g", self.action_cycle_group),
-            ("Dependencies: next aggregation (avg, max, min, sum)", "key a",
-             self.action_cycle_agg),
-            ("Dependencies: show or hide internal spans", "key i", self.action_toggle_internal),
-            ("Dependencies: open the selected node's trace in a waterfall tab", "key o",
-             self.action_open_selected_trace),
+            *[(title, key, functools.partial(self._with_deps, what))
+              for title, key, what in DEPENDENCIES_PALETTE],
             ("Tabs: close the waterfall tab", "key w", self.action_close_tab),
             ("Tabs: next tab", "key ]", self.action_next_tab),
             ("Tabs: previous tab", "key [", self.action_previous_tab),

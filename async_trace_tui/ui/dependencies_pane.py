@@ -8,17 +8,18 @@ The app mounts `DependenciesPane(index, focus_row)` and handles
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
-from textual import work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import Input
 
 from ..index import SpanIndex
 from ..sources import Source, SourceError
@@ -31,6 +32,7 @@ from ..views.tree_state import NodeMapper, carry_over
 from .widgets.controls import ControlBar
 from .widgets.dep_tree import DependencyTree
 from .widgets.details import DetailsPanel
+from .widgets.group_picker import GroupPicker
 from .widgets.paint import after_paint
 
 CSS_PATH = Path(__file__).with_name("dependencies.tcss")
@@ -61,6 +63,61 @@ class _Build(NamedTuple):
     cursor: DepNode | None  # the old tree's cursor node
     center: bool
     refocus: bool
+    cursor_row: int = -1  # a fresh view: the span to put the cursor on (-1: the focus)
+
+
+# The details panel's width steps (`{`, `}`) and narrowest width, in cells.
+DETAILS_STEP = 8
+DETAILS_MIN = 20
+HISTORY_MAX = 100
+
+
+# The command palette's entries for this tab: (title, key, what to do with the pane).
+PALETTE: list[tuple[str, str, Callable[[DependenciesPane], object]]] = [
+    ("Dependencies: choose the group-by key (type to narrow)", "key g",
+     lambda p: p.action_pick_group()),
+    ("Dependencies: previous group-by key", "key G", lambda p: p.action_previous_group()),
+    ("Dependencies: next aggregation (avg, max, min, sum)", "key a",
+     lambda p: p.action_cycle_agg()),
+    ("Dependencies: show or hide internal spans", "key i", lambda p: p.action_toggle_internal()),
+    ("Dependencies: focus the view on the selected span", "key f",
+     lambda p: p.dep_tree.action_refocus()),
+    ("Dependencies: open the selected node's trace in a waterfall tab", "key o",
+     lambda p: p.dep_tree.action_open_trace()),
+    ("Dependencies: search the tree", "key /", lambda p: p.dep_tree.action_search()),
+    ("Dependencies: next search match", "key n", lambda p: p.dep_tree.action_next_match()),
+    ("Dependencies: previous search match", "key N",
+     lambda p: p.dep_tree.action_previous_match()),
+    ("Dependencies: next error", "key e", lambda p: p.dep_tree.action_next_error()),
+    ("Dependencies: previous error", "key E", lambda p: p.dep_tree.action_previous_error()),
+    ("Dependencies: expand all below the cursor", "key +",
+     lambda p: p.dep_tree.action_expand_all()),
+    ("Dependencies: collapse all below the cursor", "key -",
+     lambda p: p.dep_tree.action_collapse_all()),
+    ("Dependencies: back to the previous focus (after f)", "key backspace",
+     lambda p: p.go_back()),
+    ("Dependencies: hide or show the details panel", "key \\",
+     lambda p: p.action_toggle_details()),
+    ("Dependencies: narrower details panel", "key {", lambda p: p.action_narrow_details()),
+    ("Dependencies: wider details panel", "key }", lambda p: p.action_widen_details()),
+    ("Dependencies: full legend", "key L", lambda p: p.action_toggle_legend()),
+]
+
+# What the help says about the picker and the search box (their keys are theirs).
+HELP = [
+    ("Group by picker (g)", [
+        ("typing", "narrows the keys (operation, service, none, attr:KEY, resource:KEY)"),
+        ("up/down", "moves; the keys most spans carry come first"),
+        ("enter", "groups by the highlighted key"),
+        ("esc", "leaves the grouping as it was"),
+    ]),
+    ("Tree search (/)", [
+        ("typing", "service, operation, group value, or a span/trace id prefix"),
+        ("enter", "goes to the first match after the cursor (opening closed rows of the trace)"),
+        ("n/N", "next/previous match; e/E: next/previous error"),
+        ("esc", "closes the search box"),
+    ]),
+]
 
 
 def _displayed(widget: Widget) -> bool:
@@ -72,10 +129,14 @@ class DependenciesPane(Widget):
     """Tree + details + controls for one focus span; rebuilt when the focus or options change."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "cycle_group", "Group by"),
+        Binding("g", "pick_group", "Group by"),
+        Binding("G", "previous_group", "Group by: previous key", show=False),
         Binding("a", "cycle_agg", "Aggregate"),
         Binding("i", "toggle_internal", "Internal spans"),
         Binding("L", "toggle_legend", "Legend", show=False),
+        Binding("backslash", "toggle_details", "Details panel: hide or show", show=False),
+        Binding("left_curly_bracket", "narrow_details", "Details panel: narrower", show=False),
+        Binding("right_curly_bracket", "widen_details", "Details panel: wider", show=False),
     ]
 
     group_by: reactive[str] = reactive("operation", init=False)
@@ -140,12 +201,20 @@ class DependenciesPane(Widget):
         self.details_panel = DetailsPanel(index, glyphs(ascii), id="dep-details")
         self.control_bar = ControlBar(glyphs(ascii), self.group_by, self.agg, self.show_internal,
                                    id="dep-controls")
+        self.search_bar = Input(placeholder="search the tree: service, operation, value or id "
+                                "prefix · enter finds · n/N next/previous · esc",
+                                id="dep-search")
+        self._details_cells = 0  # the details panel's width set with `{`/`}` (0: the CSS's)
+        # (focus span, cursor span) before each refocus: `backspace` goes back.
+        self.history: list[tuple[int, int]] = []
         if self.source is not None:
             self.dep_tree.needs_fetch = self._needs_fetch
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="dep-main"):
-            yield self.dep_tree
+            with Vertical(id="dep-left"):
+                yield self.dep_tree
+                yield self.search_bar
             yield self.details_panel
         yield self.control_bar
 
@@ -162,7 +231,13 @@ class DependenciesPane(Widget):
 
     def set_focus(self, row: int) -> None:
         """Rebuild the view around another focus span (opened as at first); from a store,
-        its trace is fetched first if it is not yet."""
+        its trace is fetched first if it is not yet. `backspace` comes back to the one
+        before."""
+        if row != self.focus_row:
+            cursor = self.dep_tree.cursor_node
+            here = cursor.rows[0] if cursor is not None and cursor.rows else self.focus_row
+            self.history.append((self.focus_row, here))
+            del self.history[:-HISTORY_MAX]
         if self.source is not None and self.source.pending((row,)):
             node = self.dep_tree.cursor_node
             if node is not None and row in node.rows:
@@ -170,6 +245,17 @@ class DependenciesPane(Widget):
             self._fetch(node, (row,), focus=row)
             return
         self._build(row, self.options, None, None, center=True, refocus=True)
+
+    def go_back(self) -> bool:
+        """Back to the focus (and the cursor's span) before the last refocus."""
+        if not self.history:
+            self.notify("No earlier focus: backspace goes back after f.", markup=False,
+                        timeout=3)
+            return False
+        focus, cursor = self.history.pop()
+        self._build(focus, self.options, None, None, center=True, refocus=True,
+                    cursor_row=cursor)
+        return True
 
     def set_index(self, index: SpanIndex) -> None:
         """A larger index of the same spans (a store fetched more: rows keep their numbers);
@@ -224,11 +310,55 @@ class DependenciesPane(Widget):
         self._build(self.focus_row, self.options, shown, self.dep_tree.cursor_node,
                     center=False, refocus=False)
 
-    def action_cycle_group(self) -> None:
+    def _collect_screen_keys(self) -> None:
         # Keys from the rows on screen only: reading the attributes of thousands of rows
         # (~13 µs a span) would take longer than the key's answer may.
         self._collect_keys(self.dep_tree.screen_nodes(), KEYS_PER_LOOK)
-        self.group_by = next_choice(self.control_bar.group_choices, self.group_by)
+
+    def action_pick_group(self) -> None:
+        """The Group by picker: type to narrow, enter chooses."""
+        self._collect_screen_keys()
+        choices = self.key_collector.choices(self.group_by)
+
+        def chosen(choice: str | None) -> None:
+            if choice is not None:
+                self.group_by = choice
+            self.dep_tree.focus()
+
+        self.app.push_screen(GroupPicker(choices, self.group_by), chosen)
+
+    def action_previous_group(self) -> None:
+        self._collect_screen_keys()
+        self.group_by = next_choice(self.control_bar.group_choices, self.group_by, -1)
+
+    # -- the details panel: hidden, narrower, wider ------------------------------------------
+
+    def action_toggle_details(self) -> None:
+        panel = self.details_panel
+        panel.display = not panel.display
+
+    def action_narrow_details(self) -> None:
+        self._details_width(-DETAILS_STEP)
+
+    def action_widen_details(self) -> None:
+        self._details_width(DETAILS_STEP)
+
+    def _details_width(self, step: int) -> None:
+        panel = self.details_panel
+        total = self.size.width
+        if not panel.display:
+            panel.display = True
+            return
+        # The width asked for last (the layout may not have caught up with it yet).
+        width = self._details_cells or panel.outer_size.width or total * 42 // 100
+        new = max(DETAILS_MIN, min(total - DETAILS_MIN, width + step))
+        if new == width:
+            self.app.bell()
+            return
+        self._details_cells = new
+        styles = panel.styles
+        # Inline, over the stylesheet's proportion and bounds.
+        styles.min_width = styles.max_width = styles.width = new
 
     def action_cycle_agg(self) -> None:
         self.agg = AGGREGATIONS[(AGGREGATIONS.index(self.agg) + 1) % len(AGGREGATIONS)]
@@ -283,10 +413,11 @@ class DependenciesPane(Widget):
     # -- building views: on the spot, or in a thread when big ------------------------------
 
     def _build(self, focus: int, options: ViewOptions, shown: list[tuple[DepNode, bool]] | None,
-               cursor: DepNode | None, center: bool, refocus: bool) -> None:
+               cursor: DepNode | None, center: bool, refocus: bool, cursor_row: int = -1) -> None:
         self._generation += 1
         self.dep_tree.hold_gc()
-        build = _Build(self._generation, focus, options, shown, cursor, center, refocus)
+        build = _Build(self._generation, focus, options, shown, cursor, center, refocus,
+                       cursor_row)
         if self.index.traces[self.index.trace[focus]].spans >= BACKGROUND_SPANS:
             # Building the view of a trace of a million spans takes a second or two: keep
             # the UI answering meanwhile.
@@ -316,6 +447,12 @@ class DependenciesPane(Widget):
         view = DependencyView(self.index, build.focus, build.options)
         if build.shown is None:
             opened, cursor_path = {id(n) for n in view.initial_expansion()}, view.focus_path()
+            if build.cursor_row >= 0 and build.cursor_row != build.focus:
+                # Back in the history: the cursor where it was, when that span is in the
+                # focus trace (an async branch is not opened again).
+                path = view.path_below(view.root, build.cursor_row)
+                if path:
+                    cursor_path = [view.root, *path]
         else:
             opened, cursor_path = carry_over(view, build.shown, build.cursor)
         # The children of every open node, computed here (maybe in the thread), not while
@@ -378,6 +515,48 @@ class DependenciesPane(Widget):
     def on_dependency_tree_open_trace(self, event: DependencyTree.OpenTrace) -> None:
         event.stop()
         self.post_message(self.OpenTrace(self, event.trace_index, event.row))
+
+    def on_dependency_tree_back(self, event: DependencyTree.Back) -> None:
+        event.stop()
+        self.go_back()
+
+    def on_dependency_tree_said(self, event: DependencyTree.Said) -> None:
+        event.stop()
+        self.notify(event.text, markup=False, timeout=4)
+
+    # -- searching the tree ------------------------------------------------------------------
+
+    def on_dependency_tree_search_requested(self, event: DependencyTree.SearchRequested) -> None:
+        event.stop()
+        bar = self.search_bar
+        with bar.prevent(Input.Changed):
+            bar.value = self.dep_tree.search_text
+        bar.add_class("-shown")
+        bar.focus()
+
+    @on(Input.Submitted, "#dep-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_search()
+        if event.value.strip():
+            self.dep_tree.search(event.value)
+
+    def _close_search(self) -> None:
+        self.search_bar.remove_class("-shown")
+        self.dep_tree.focus()
+
+    def on_control_bar_done(self, event: ControlBar.Done) -> None:
+        """Done with a control (a choice made, a menu closed, escape): the keys go back to
+        the tree, unless the user went on to another widget meanwhile."""
+        event.stop()
+        focused = self.screen.focused
+        if focused is None or self.control_bar in focused.ancestors_with_self:
+            self.dep_tree.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.search_bar.has_focus:
+            event.stop()
+            self._close_search()
 
     # -- group-by choices ------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ KEY_NAMES = {
     "question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter",
     "pageup": "pgup", "pagedown": "pgdn", "full_stop": ".", "plus": "+", "minus": "-",
     "left_square_bracket": "[", "right_square_bracket": "]", "space": "space",
+    "left_curly_bracket": "{", "right_curly_bracket": "}", "backslash": "\\",
+    "backspace": "backspace",
 }
 
 

@@ -45,7 +45,7 @@ class WaterfallPane(Vertical):
         t.append(f"  {duration(s.duration)}  {s.spans:,} spans")
         if s.errors:
             t.append(f"  {s.errors} error{'s' if s.errors != 1 else ''}", "bold")
-        t.append(f"  async in {s.links_in} / out {s.links_out}  started {timestamp(s.start)}")
+        t.append(f"  async from {s.links_out} · to {s.links_in}  started {timestamp(s.start)}")
         return t
 
     def on_waterfall_span_highlighted(self, message: Waterfall.SpanHighlighted) -> None:

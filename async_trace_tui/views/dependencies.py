@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 from ..index import SpanIndex
-from ..model import KIND_CONSUMER
+from ..model import KIND_CONSUMER, KIND_PRODUCER, SHAPE_GENERIC, SHAPE_PUBSUB
 from .grouping import aggregate, group_key_fn, group_value, parse_group_by
 
 # Node kinds and edges, as named in the JSON output.
@@ -28,6 +28,7 @@ ASYNC_EDGES = (ASYNC_DOWN, ASYNC_UP)
 _UPSTREAM = (ASYNC_UP, SYNC_UP)
 _EDGE_ORDER = {SYNC: 0, SYNC_UP: 1, ASYNC_DOWN: 2, ASYNC_UP: 3}
 _NEVER = 1 << 64
+_PUBSUB_KINDS = (KIND_PRODUCER, KIND_CONSUMER)
 
 
 class ViewOptions:
@@ -49,8 +50,9 @@ class ViewOptions:
         return ViewOptions(**values)
 
 
-# A candidate child span before grouping: (edge, row, via, lag, missing ids).
+# A candidate child span before grouping: (edge, row, via, lag, missing ids, (cause, effect)).
 # `row` is -1 for a missing span; `via` is the span of the parent node it was reached from;
+# the lag runs from the cause's end to the effect's start (None, None for a sync call);
 # plain tuples, because a node with 10,000 links makes 10,000 of them.
 _Cand = tuple
 
@@ -58,18 +60,22 @@ _Cand = tuple
 class DepNode:
     """One row of the dependencies tree: a span, or spans merged by the group key."""
 
-    __slots__ = ("view", "kind", "edge", "rows", "vias", "lags", "parent_node", "hops",
-                 "missing", "hidden", "_children", "_has_children", "_rest", "_key")
+    __slots__ = ("view", "kind", "edge", "rows", "vias", "lags", "pairs", "parent_node", "hops",
+                 "missing", "hidden", "_children", "_has_children", "_rest", "_key", "_shape")
 
     def __init__(self, view: DependencyView, kind: str, edge: str, rows: list[int],
                  vias: list[int], lags: list[int], parent_node: DepNode | None, hops: int,
-                 missing: tuple[bytes, bytes] | None = None, key: Any = None) -> None:
+                 missing: tuple[bytes, bytes] | None = None, key: Any = None,
+                 pairs: Sequence[tuple[int, int]] = ()) -> None:
         self.view = view
         self.kind = kind
         self.edge = edge
         self.rows = rows
         self.vias = vias
         self.lags = lags
+        # (cause, effect) spans of each lag, in the same order: the spans the lag is
+        # measured between (a hidden internal span may stand behind a row shown).
+        self.pairs = pairs
         self.parent_node = parent_node
         self.hops = hops  # async edges between the view's root and this node
         self.missing = missing
@@ -80,6 +86,7 @@ class DepNode:
         # a view of 10,000 nodes is that many fewer objects for the garbage collector).
         self._rest: Sequence[_Cand] = ()
         self._key = key
+        self._shape: str | None = None
 
     # -- what renderers show -------------------------------------------------------------
 
@@ -130,20 +137,41 @@ class DepNode:
 
     @property
     def shape(self) -> str | None:
-        if self.kind in (SPAN, CYCLE) and self.rows:
-            return self.view.index.shape(self.rows[0])
-        return None
+        """The shape its spans share, or generic when they differ (SPEC §3)."""
+        if self.kind not in (SPAN, CYCLE) or not self.rows:
+            return None
+        if self._shape is None:
+            idx = self.view.index
+            rows = self.rows
+            first = idx.shape(rows[0])
+            kind = idx.kind
+            if first == SHAPE_PUBSUB and all(kind[r] in _PUBSUB_KINDS for r in rows):
+                self._shape = first  # by kind alone: no attributes to read
+            else:
+                shape = idx.shape
+                self._shape = first if all(shape(r) == first for r in rows) else SHAPE_GENERIC
+        return self._shape
+
+    def in_other_traces(self) -> tuple[int, int]:
+        """(spans reached from a span of another trace, spans) of this node: how many of
+        its spans cross a link into another trace than their parent node's span."""
+        if self.kind in (TRACE, MORE) or self.parent_node is None:
+            return 0, self.count
+        idx = self.view.index
+        trace = idx.trace
+        vias = self.vias
+        if self.kind == MISSING:
+            tid = self.missing[0] if self.missing else b""
+            return sum(1 for v in vias if v >= 0 and idx.trace_ids[trace[v]] != tid), len(vias)
+        rows = self.rows
+        return sum(1 for r, v in zip(rows, vias) if v >= 0 and trace[r] != trace[v]), len(rows)
 
     @property
     def async_trace(self) -> bool:
-        """Reached across a link into another trace: drawn with double lines."""
-        if self.kind in (TRACE, MORE) or self.parent_node is None:
-            return False
-        trace = self.view.index.trace
-        if self.kind == MISSING:
-            tid = self.missing[0] if self.missing else b""
-            return any(v >= 0 and self.view.index.trace_ids[trace[v]] != tid for v in self.vias)
-        return any(v >= 0 and trace[r] != trace[v] for r, v in zip(self.rows, self.vias, strict=False))
+        """Every span it stands for lives in another trace than its parent node's span
+        (reached across a link): drawn with double lines."""
+        other, total = self.in_other_traces()
+        return total > 0 and other == total
 
     @property
     def duration_ns(self) -> int:
@@ -301,6 +329,10 @@ class DependencyView:
         return (not self.options.show_internal and idx.is_internal(row)
                 and idx.parent[row] >= 0 and row != self.focus)
 
+    def is_hidden(self, row: int) -> bool:
+        """Whether a span is hidden in this view (an internal span, internal spans off)."""
+        return self._hidden(row)
+
     def visible(self, row: int) -> int:
         """The row itself, or its nearest visible ancestor when it is a hidden internal span."""
         parent = self.index.parent
@@ -361,24 +393,27 @@ class DependencyView:
         visible = self.visible if not self.options.show_internal else _same
         if node.kind == TRACE:
             for r in node.rows:
-                yield (SYNC, r, -1, None, None)
+                yield (SYNC, r, -1, None, None, None)
         elif not node.upstream:
             for r, via in zip(node.rows, node.vias, strict=True):
                 kids, lin, lout = self._relations(r)
                 for c in kids:
                     if kind[c] != KIND_CONSUMER:
-                        yield (SYNC, c, r, None, None)
+                        yield (SYNC, c, r, None, None, None)
                     else:
-                        yield (ASYNC_DOWN, c, r, start[c] - end[parent[c]], None)
+                        yield (ASYNC_DOWN, c, r, start[c] - end[parent[c]], None, (parent[c], c))
                 for effect, cause in lin:
-                    yield (ASYNC_DOWN, visible(effect), r, start[effect] - end[cause], None)
+                    yield (ASYNC_DOWN, visible(effect), r, start[effect] - end[cause], None,
+                           (cause, effect))
                 # The link the view arrived over is the way back, not a new call.
                 came_over = via if node.edge == ASYNC_DOWN else -1
                 for tid, sid, target, effect in lout:
                     if target is None:
-                        yield (ASYNC_UP, -1, r, None, (tid, sid))
+                        yield (ASYNC_UP, -1, r, None, (tid, sid), None)
+                    elif target == effect:
+                        continue  # a self-link: one async edge, listed above as caused
                     elif (t := visible(target)) != came_over:
-                        yield (ASYNC_UP, t, r, start[effect] - end[target], None)
+                        yield (ASYNC_UP, t, r, start[effect] - end[target], None, (target, effect))
         else:
             for r in node.rows:
                 p = parent[r]
@@ -387,14 +422,18 @@ class DependencyView:
                 consumer = kind[r] == KIND_CONSUMER
                 edge = ASYNC_UP if consumer else SYNC_UP
                 if p >= 0:
-                    yield (edge, p, r, start[r] - end[p] if consumer else None, None)
+                    if consumer:
+                        yield (edge, p, r, start[r] - end[p], None, (p, r))
+                    else:
+                        yield (edge, p, r, None, None, None)
                 elif idx.parent_id[r]:
-                    yield (edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r]))
+                    yield (edge, -1, r, None, (idx.trace_id_of(r), idx.parent_id[r]), None)
                 for tid, sid, target, effect in self._relations(r)[2]:
                     if target is None:
-                        yield (ASYNC_UP, -1, r, None, (tid, sid))
+                        yield (ASYNC_UP, -1, r, None, (tid, sid), None)
                     else:
-                        yield (ASYNC_UP, visible(target), r, start[effect] - end[target], None)
+                        yield (ASYNC_UP, visible(target), r, start[effect] - end[target], None,
+                               (target, effect))
 
     def _group(self, node: DepNode, cands: list[_Cand]) -> list[DepNode]:
         """Merge candidates into child nodes: sync calls, then each async direction capped
@@ -453,9 +492,12 @@ class DependencyView:
                 return (edge, MISSING, c[4])
             # Sync calls form a tree; only a hop across a link (or up) can come back.
             if on_path is None:
-                on_path = set(node.rows)
+                # The trace node folds every root of the trace: only the one on this path
+                # (a row of its child below) is an ancestor, not the other roots.
+                on_path = set(node.rows) if node.kind != TRACE else set()
                 for a in node.ancestors():
-                    on_path.update(a.rows)
+                    if a.kind != TRACE:
+                        on_path.update(a.rows)
             return (edge, CYCLE if row in on_path else SPAN, key_of(row))
 
         return key
@@ -486,15 +528,17 @@ class DependencyView:
     def _node(self, parent: DepNode, key: Any, calls: list[_Cand]) -> DepNode:
         edge = key[0]
         hops = parent.hops + 1 if edge in ASYNC_EDGES else parent.hops
-        _, row, via, lag, missing = calls[0]
+        _, row, via, lag, missing, pair = calls[0]
         if len(calls) == 1:
             return DepNode(self, key[1], edge, [row] if row >= 0 else [], [via],
-                           [] if lag is None else [lag], parent, hops, missing, key)
+                           [] if lag is None else [lag], parent, hops, missing, key,
+                           () if pair is None else (pair,))
         rows: list[int] = []
         vias: list[int] = []
         lags: list[int] = []
+        pairs: list[tuple[int, int]] = []
         seen: set[tuple[int, int]] = set()
-        for _, row, via, lag, _ in calls:
+        for _, row, via, lag, _, pair in calls:
             if row >= 0:
                 # The same span reached twice from one span (two links to it) counts once.
                 if (row, via) in seen:
@@ -504,7 +548,8 @@ class DependencyView:
             vias.append(via)
             if lag is not None:
                 lags.append(lag)
-        return DepNode(self, key[1], edge, rows, vias, lags, parent, hops, missing, key)
+                pairs.append(pair)
+        return DepNode(self, key[1], edge, rows, vias, lags, parent, hops, missing, key, pairs)
 
     def expand_more(self, more: DepNode) -> list[DepNode]:
         """Replace a `+N more` node by the nodes it stands for; returns them."""
@@ -549,6 +594,39 @@ class DependencyView:
                 break
             path.append(nxt)
             node = nxt
+        return path
+
+    def path_below(self, node: DepNode, row: int) -> list[DepNode] | None:
+        """The nodes from `node` (not included) down to one holding `row`, a span of its
+        trace below it (through sync calls and consumed messages): made as needed, a `+N
+        more` node on the way replaced by what it stands for. None when `row` is not there."""
+        idx = self.index
+        parent = idx.parent
+        stop = set(node.rows) if node.kind != TRACE else set()
+        chain: list[int] = []
+        r = row
+        while r >= 0 and r not in stop:
+            if not self._hidden(r):
+                chain.append(r)
+            r = parent[r]
+        if r < 0 and node.kind != TRACE:
+            return None
+        chain.reverse()
+        path: list[DepNode] = []
+        cur = node
+        for q in chain:
+            nxt = next((c for c in cur.children() if c.kind == SPAN and q in c.rows), None)
+            if nxt is None:
+                more = next((c for c in cur.children() if c.kind == MORE and c.hides_row(q)),
+                            None)
+                if more is None:
+                    return None
+                made = self.expand_more(more)
+                nxt = next((c for c in made if c.kind == SPAN and q in c.rows), None)
+                if nxt is None:
+                    return None
+            path.append(nxt)
+            cur = nxt
         return path
 
     def initial_expansion(self, budget: int = 500) -> list[DepNode]:

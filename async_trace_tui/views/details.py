@@ -31,6 +31,7 @@ from .format import short_id as _short_id
 from .format import timestamp
 from .glyphs import UNICODE, Glyphs
 from .grouping import aggregate
+from .labels import lag_text
 
 # Tones the renderer maps to theme colours.
 PLAIN, ERROR, OK, DIM, HEADING = "", "error", "ok", "dim", "heading"
@@ -104,6 +105,10 @@ class DetailsBuilder:
     def duration(self, ns: int | None) -> str:
         return _duration(ns, self.g.micro)
 
+    def lag(self, ns: int | None) -> str:
+        """A lag, or `overlap 25.6 ms` when negative."""
+        return "-" if ns is None else lag_text(ns, "", self.g.micro).removeprefix("lag ")
+
     def short_id(self, hex_id: str) -> str:
         return _short_id(hex_id, ellipsis=self.g.ellipsis)
 
@@ -151,8 +156,12 @@ class DetailsBuilder:
         f.append(Field("services", f"{len(services)}: " + ", ".join(services[:12])
                        + (f", +{len(services) - 12} more" if len(services) > 12 else "")))
         f.append(Field("errors", str(s.errors), ERROR if s.errors else PLAIN))
-        f.append(Field("async in", f"{s.links_in} link{'s' if s.links_in != 1 else ''} into this trace"))
-        f.append(Field("async out", f"{s.links_out} link{'s' if s.links_out != 1 else ''} from this trace"))
+        # By the flow of work, not by link direction: a consumer's links point back to the
+        # producers whose work it continued.
+        f.append(Field("async from", f"{s.links_out} link{'s' if s.links_out != 1 else ''} "
+                                     "to work this trace continued"))
+        f.append(Field("async to", f"{s.links_in} link{'s' if s.links_in != 1 else ''} "
+                                   "from work that continued this trace"))
         return Section(title or f"trace {self.short_id(idx.trace_ids[t].hex())}", f)
 
     # -- per span --------------------------------------------------------------------------
@@ -298,12 +307,13 @@ class DetailsBuilder:
         title = f"{node.service}{self.g.sep}{node.operation}"
         sections: list[Section] = []
         reached = [Field("edge", EDGE_TEXT.get(node.edge, node.edge))]
-        if node.async_trace:
+        other, total = node.in_other_traces()
+        if other and total == 1:
             reached.append(Field("async trace", "yes: reached across a link from another trace"))
-        lag = node.lag_ns
-        if lag is not None:
-            reached.append(Field("lag", ("" if len(node.lags) <= 1 else f"{node.view.options.agg} ")
-                                 + self.duration(lag) + "  (effect start - cause end)"))
+        elif other:
+            reached.append(Field("async trace", f"{'yes' if other == total else 'no'}: {other} of "
+                                 f"{total} spans reached across a link from another trace"))
+        reached.extend(self._lag_fields(node))
         if kind == CYCLE:
             reached.append(Field("cycle", "this span is already on the path above; not expanded", DIM))
         if node.is_focus:
@@ -320,6 +330,28 @@ class DetailsBuilder:
         sections.append(self.trace_section(idx.trace[first]))
         return Details(title, ERROR if node.errors else PLAIN, sections)
 
+    def _lag_fields(self, node: DepNode) -> list[Field]:
+        """The lag (or overlap) of an async node, and the two spans it is measured between."""
+        lag = node.lag_ns
+        if lag is None:
+            return []
+        agg = "" if len(node.lags) <= 1 else f"{node.view.options.agg} "
+        if lag < 0:
+            f = [Field("overlap", f"{agg}{self.duration(-lag)}  (the effect started before its "
+                                  "cause ended: a link to a span still running, or clocks that "
+                                  "differ)", HEADING)]
+        else:
+            f = [Field("lag", f"{agg}{self.duration(lag)}  (effect start - cause end)")]
+        if node.pairs:
+            cause, effect = node.pairs[0]
+            which = "" if len(node.pairs) == 1 else f" (first of {len(node.pairs)})"
+            idx = self.index
+            for label, row in (("cause", cause), ("effect", effect)):
+                f.append(Field(label + which, self.op(row)))
+                f.append(Field("start", timestamp(idx.start[row], 6), PLAIN, 1))
+                f.append(Field("end", timestamp(idx.end[row], 6), PLAIN, 1))
+        return f
+
     def _group(self, node: DepNode) -> Section:
         idx = self.index
         rows = node.rows
@@ -333,8 +365,8 @@ class DetailsBuilder:
             if method != agg:
                 f.append(Field(f"duration {method}", self.duration(aggregate(durs, method))))
         if node.lags:
-            f.append(Field(f"lag {agg}", self.duration(aggregate(node.lags, agg))))
-            f.append(Field("lag min/max", f"{self.duration(min(node.lags))} / {self.duration(max(node.lags))}"))
+            f.append(Field(f"lag {agg}", self.lag(aggregate(node.lags, agg))))
+            f.append(Field("lag min/max", f"{self.lag(min(node.lags))} / {self.lag(max(node.lags))}"))
         errors = node.errors
         f.append(Field("errors", f"{errors} of {len(rows)}", ERROR if errors else PLAIN))
         services = {idx.service(r) for r in rows[:1000]}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 
+from rich.cells import cell_len, set_cell_size
+
 from ..textsafe import safe_text
 
-__all__ = ["duration", "timestamp", "short_id", "safe_text"]  # safe_text: see textsafe.py
+__all__ = ["duration", "timestamp", "short_id", "safe_text", "cut_middle"]  # safe_text: see textsafe.py
+
 
 def duration(ns: int | float | None, micro: str = "µs") -> str:
     """12 ns, 3.4 µs, 12.4 ms, 2.10 s, 3m05s."""
@@ -29,13 +32,14 @@ def duration(ns: int | float | None, micro: str = "µs") -> str:
     return f"{sign}{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def timestamp(ns: int) -> str:
-    """UTC wall time with milliseconds; traces are compared across hosts, so no local zone.
-    Whole integers (a float of ns since 1970 rounds 0.9999999 s up to the next second)."""
+def timestamp(ns: int, digits: int = 3) -> str:
+    """UTC wall time with `digits` decimals of the second (3: milliseconds, up to 9);
+    traces are compared across hosts, so no local zone. Whole integers (a float of ns since
+    1970 rounds 0.9999999 s up to the next second)."""
     if ns <= 0:
         return "-"
-    second, rest = divmod(ns, 1_000_000_000)
-    return f"{_second(second)}.{rest // 1_000_000:03d}"
+    second, rest = divmod(int(ns), 1_000_000_000)
+    return f"{_second(second)}." + f"{rest:09d}"[:max(1, min(digits, 9))]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -46,3 +50,27 @@ def _second(second: int) -> str:
 
 def short_id(hex_id: str, keep: int = 4, ellipsis: str = "…") -> str:
     return hex_id if len(hex_id) <= 2 * keep + 1 else f"{hex_id[:keep]}{ellipsis}{hex_id[-keep:]}"
+
+
+def cut_middle(text: str, cells: int, ellipsis: str = "…") -> str:
+    """`text` in at most `cells` cells: a long `kind:key` keeps its kind and the end of its
+    key (`resource:…sdk.version`), other text its start and end."""
+    if cell_len(text) <= cells:
+        return text
+    head, sep, _ = text.partition(":")
+    keep = head + sep if sep and cell_len(head) + 1 + 6 < cells else ""
+    tail = cells - cell_len(keep) - cell_len(ellipsis)
+    if not keep:
+        keep = set_cell_size(text, (tail + 1) // 2)
+        tail -= cell_len(keep)
+    return keep + ellipsis + _last_cells(text, max(0, tail))
+
+
+def _last_cells(text: str, cells: int) -> str:
+    """The end of `text`, at most `cells` cells of it."""
+    out = ""
+    for ch in reversed(text):
+        if cell_len(ch + out) > cells:
+            break
+        out = ch + out
+    return out

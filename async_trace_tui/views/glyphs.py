@@ -25,9 +25,14 @@ UNICODE = Glyphs(
         ("─", "sync request (parent → child)"),
         ("║ ║", "async trace (reached across a link)"),
         ("▶ ◀", "direction of the flow: ▶ caused by this node, ◀ led to it"),
-        ("◆", "HTTP"), ("⬡", "pub/sub"), ("■", "database"), ("●", "generic"),
+        ("▣", "trace (its root spans)"),
+        ("◆", "HTTP"), ("⬡", "pub/sub"), ("■", "database"),
+        ("●", "generic (or merged spans of different shapes)"),
         ("?", "span not loaded"), ("✗", "error"), ("↺", "cycle (already on the path)"),
         ("…", "more async calls, expand to list them"),
+        ("lag", "async wait: the effect's start minus its cause's end"),
+        ("overlap", "a negative lag: the effect started before its cause ended (a link to "
+                    "a span still running, or clocks that differ)"),
     ],
 )
 
@@ -42,9 +47,14 @@ ASCII = Glyphs(
         ("-", "sync request (parent -> child)"),
         ("|| ||", "async trace (reached across a link)"),
         ("> <", "direction of the flow: > caused by this node, < led to it"),
-        ("<>", "HTTP"), ("{}", "pub/sub"), ("[]", "database"), ("()", "generic"),
+        ("##", "trace (its root spans)"),
+        ("<>", "HTTP"), ("{}", "pub/sub"), ("[]", "database"),
+        ("()", "generic (or merged spans of different shapes)"),
         ("??", "span not loaded"), ("!", "error"), ("@", "cycle (already on the path)"),
         ("...", "more async calls, expand to list them"),
+        ("lag", "async wait: the effect's start minus its cause's end"),
+        ("overlap", "a negative lag: the effect started before its cause ended (a link to "
+                    "a span still running, or clocks that differ)"),
     ],
 )
 

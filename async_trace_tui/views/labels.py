@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Span, Text
 
 from .dependencies import CYCLE, MISSING, MORE, TRACE, DepNode
@@ -49,12 +50,74 @@ def node_label(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None) -
     return styled(label_parts(node, g, styles))
 
 
+MIN_NAME = 4  # cells a shortened name keeps, its ellipsis included
+
+
+def fit_parts(parts: Parts, names: list[int], width: int, ellipsis: str = "…") -> Parts:
+    """`parts` in at most `width` cells (SPEC §3: cut with an ellipsis, never in the middle
+    of a number and its unit). The names (the pieces at the indices `names`: service,
+    operation, group value) are shortened first, the longest first, each ending in
+    `ellipsis`; the other pieces (durations, counts, lags, marks) are never cut inside: if
+    the line is still too wide, whole pieces are left off its end and an ellipsis ends it."""
+    sizes = [cell_len(piece) for piece, _ in parts]
+    total = sum(sizes)
+    if total <= width:
+        return parts
+    long = sorted((i for i in names if sizes[i] > MIN_NAME), key=sizes.__getitem__)
+    room = width - (total - sum(sizes[i] for i in long))
+    out = list(parts)
+    if long and room >= MIN_NAME * len(long):
+        # The largest cap that fits: names shorter than it keep their length.
+        left, cap, extra = room, 0, 0
+        for k, i in enumerate(long):
+            if sizes[i] * (len(long) - k) <= left:
+                left -= sizes[i]
+                continue
+            cap, extra = divmod(left, len(long) - k)
+            break
+        for k, i in enumerate(j for j in long if sizes[j] > cap):
+            cells = cap + (1 if k < extra else 0)
+            if cells < sizes[i]:
+                out[i] = (_cut(parts[i][0], cells, ellipsis), parts[i][1])
+        return out
+    for i in long:
+        out[i] = (_cut(parts[i][0], MIN_NAME, ellipsis), parts[i][1])
+    keep: Parts = []
+    used = 0
+    room = width - cell_len(ellipsis)
+    for piece, style in out:
+        n = cell_len(piece)
+        if used + n > room:
+            break
+        keep.append((piece, style))
+        used += n
+    if room < 0:
+        return [(set_cell_size(ellipsis, max(0, width)), "")]
+    if not (keep and keep[-1][0].endswith(ellipsis)):
+        keep.append((ellipsis, ""))
+    return keep
+
+
+def _cut(text: str, cells: int, ellipsis: str) -> str:
+    """`text` in `cells` cells, its last ones an ellipsis."""
+    return set_cell_size(text, max(0, cells - cell_len(ellipsis))) + ellipsis
+
+
 def label_parts(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None,
-                out: Parts | None = None) -> Parts:
-    """The pieces of a node's label, appended to `out` (a new list when None)."""
+                out: Parts | None = None, names: list[int] | None = None) -> Parts:
+    """The pieces of a node's label, appended to `out` (a new list when None). The indices
+    (in `out`) of the pieces that are names, and so may be shortened (`fit_parts`), are
+    appended to `names`."""
     st = styles or DEFAULT_STYLES
     t: Parts = [] if out is None else out
     add = t.append
+    if names is None:
+        names = []
+
+    def name(piece: str, style: str) -> None:
+        names.append(len(t))
+        add((piece, style))
+
     kind = node.kind
     if kind == MORE:
         add((f"{g.more} {node.operation}", st["dim"]))
@@ -68,9 +131,9 @@ def label_parts(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None,
         return t
     if kind == TRACE:
         add((f"{g.trace} trace {short_id(node.trace_ids[0], ellipsis=g.ellipsis)}  ", st["glyph"]))
-        add((safe_text(node.service), st["service"]))
+        name(safe_text(node.service), st["service"])
         add((g.sep, ""))
-        add((safe_text(node.operation), st["operation"]))
+        name(safe_text(node.operation), st["operation"])
         add((f"  {duration(node.duration_ns, g.micro)}", st["duration"]))
         if node.errors:
             add((f"  {g.error}{node.errors}", st["error"]))
@@ -80,12 +143,12 @@ def label_parts(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None,
     if double:
         add((g.async_open, st["async"]))
     add((g.shape.get(node.shape or "generic", "?") + " ", st["glyph"]))
-    add((safe_text(node.service), st["service"]))
+    name(safe_text(node.service), st["service"])
     add((g.sep, ""))
-    add((safe_text(node.operation), st["operation"]))
+    name(safe_text(node.operation), st["operation"])
     group = node.group_label
     if group is not None:
-        add((f" [{safe_text(group)}]", st["dim"]))
+        name(f" [{safe_text(group)}]", st["dim"])
     if double:
         add((g.async_close, st["async"]))
     count = node.count
@@ -97,9 +160,17 @@ def label_parts(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None,
         add((f"  {g.error}" + (str(node.errors) if count > 1 else ""), st["error"]))
     lag = node.lag_ns
     if lag is not None:
-        add((f"  lag {prefix}{duration(lag, g.micro)}", st["lag"]))
+        add((f"  {lag_text(lag, prefix, g.micro)}", st["lag"]))
     if kind == CYCLE:
         add((f"  {g.cycle} cycle", st["dim"]))
     if node.is_focus:
         add((f"  {g.focus}", st["focus"]))
     return t
+
+
+def lag_text(lag: int, prefix: str = "", micro: str = "µs") -> str:
+    """`lag 2.1 s`; a negative lag (the effect started before its cause ended) reads
+    `overlap 25.6 ms` (SPEC §3)."""
+    if lag < 0:
+        return f"overlap {prefix}{duration(-lag, micro)}"
+    return f"lag {prefix}{duration(lag, micro)}"

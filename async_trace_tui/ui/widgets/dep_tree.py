@@ -37,16 +37,19 @@ from ...views.dependencies import (
     DependencyView,
     DepNode,
 )
-from ...views.format import safe_text
 from ...views.glyphs import ASCII, Glyphs, glyphs
-from ...views.labels import DEFAULT_STYLES, node_label
+from ...views.labels import DEFAULT_STYLES, Parts, fit_parts, label_parts, styled
 from ...views.render_text import elide_prefix
+from ...views.tree_search import Finder
 from .paint import after_paint, set_virtual_size, text_segments
 
 # Seconds without bulk row edits before the garbage collection they put off runs, and the
 # longest it is put off while they keep coming (memory grows meanwhile).
 GC_QUIET = 0.5
 GC_HOLD_MAX = 3.0
+
+# `+` opens at most this many rows at once (a node's links may lead on and on).
+EXPAND_ALL_ROWS = 5000
 
 # A row whose children stand for this many spans (a producer with thousands of consumers, a
 # `+N more` node standing for thousands of calls) is expanded in a thread.
@@ -69,8 +72,23 @@ def _foreground(style: Style) -> Style:
                  underline=style.underline, reverse=style.reverse, strike=style.strike)
 
 
+# Cells of a label a row keeps when the tree is too narrow for its connector columns (a
+# deep row): the tree scrolls sideways that far.
+MIN_LABEL = 30
+
+
+class _Parts(NamedTuple):
+    """A node's label as pieces, made once, fitted to each width it is drawn at."""
+
+    parts: Parts
+    names: list[int]  # the pieces that may be shortened
+    cells: int
+    op: int  # the piece of the operation name, or -1
+
+
 class _Label(NamedTuple):
-    """A node's label, rendered once for every row and repaint that shows it."""
+    """A node's label fitted to a width, rendered once for every row and repaint that
+    shows it."""
 
     segments: list[Segment]
     cells: int
@@ -107,6 +125,14 @@ class DependencyTree(ScrollView, can_focus=True):
         Binding("enter", "toggle", "Expand"),
         Binding("f", "refocus", "Focus span"),
         Binding("o", "open_trace", "Open trace"),
+        Binding("slash", "search", "Search the tree"),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("N", "previous_match", "Previous match", show=False),
+        Binding("e", "next_error", "Next error", show=False),
+        Binding("E", "previous_error", "Previous error", show=False),
+        Binding("plus", "expand_all", "Expand all below", show=False),
+        Binding("minus", "collapse_all", "Collapse all below", show=False),
+        Binding("backspace", "back", "Back to the previous focus", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -182,6 +208,19 @@ class DependencyTree(ScrollView, can_focus=True):
             self.row = row
             super().__init__()
 
+    class SearchRequested(Message):
+        """`/`: ask the user what to search for (then `search(text)`)."""
+
+    class Back(Message):
+        """`backspace`: back to the focus before the last refocus."""
+
+    class Said(Message):
+        """Something to tell the user (no match, a limit reached)."""
+
+        def __init__(self, text: str) -> None:
+            self.text = text
+            super().__init__()
+
     def __init__(self, ascii: bool = False, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -193,12 +232,15 @@ class DependencyTree(ScrollView, can_focus=True):
         self.cursor_line = 0
         self.hover_line = -1
         self._highlighted: DepNode | None = None
-        self._labels: dict[int, tuple[DepNode, _Label]] = {}  # id -> (node, its label)
+        self._parts: dict[int, tuple[DepNode, _Parts]] = {}  # id -> (node, its label)
+        # (id, cells) -> (node, its label in that many cells)
+        self._labels: dict[tuple[int, int], tuple[DepNode, _Label]] = {}
         self._styles: dict[str, Style] | None = None
         self._max_width = 0
         self._width_pending = False
         self._base_style = Style()
-        self._paint_at = (0, 0, 0)  # scroll x, scroll y, width: for the lines of one paint
+        # scroll x, scroll y, width, width inside the scrollbars: for the lines of one paint
+        self._paint_at = (0, 0, 0, 0)
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._gc = CollectorHold()
         self._gc_timer: Timer | None = None
@@ -208,6 +250,7 @@ class DependencyTree(ScrollView, can_focus=True):
         # nodes whose fetch is on its way.
         self.needs_fetch: Callable[[DepNode], bool] | None = None
         self._fetching: set[DepNode] = set()
+        self.search_text = ""  # what `n`/`N` look for
 
     # -- public API ------------------------------------------------------------------------
 
@@ -234,8 +277,10 @@ class DependencyTree(ScrollView, can_focus=True):
     def line_text(self, i: int) -> str:
         """Row `i` as plain text, as drawn (connector, marker, label)."""
         line = self._lines[i]
-        note = FETCHING[self.glyphs is ASCII] if line.node in self._fetching else ""
-        return f"{self._lead(line)}{self._marker(line)} {self._label(line.node).plain}{note}"
+        note = self._note(line)
+        lead, marker = self._lead(line), self._marker(line)
+        room = self._room(lead, marker, self.scroll_offset.x, self._fit_width()) - cell_len(note)
+        return f"{lead}{marker} {self._label(line.node, room).plain}{note}"
 
     def iter_nodes(self) -> Iterator[DepNode]:
         """The nodes of the visible rows, top to bottom."""
@@ -268,6 +313,7 @@ class DependencyTree(ScrollView, can_focus=True):
         self.view = view
         self._fetching.clear()  # (a fetch still on its way lands in the next view)
         self._labels.clear()
+        self._parts.clear()
         self._strips.clear()
         if opened is None:
             opened = {id(n) for n in view.initial_expansion()}
@@ -306,6 +352,7 @@ class DependencyTree(ScrollView, can_focus=True):
     def relabel(self) -> None:
         """Draw the labels again (the view's options changed in place, e.g. aggregation)."""
         self._labels.clear()
+        self._parts.clear()
         self._strips.clear()
         self._max_width = 0
         self.refresh()
@@ -606,6 +653,141 @@ class DependencyTree(ScrollView, can_focus=True):
         else:
             self.app.bell()
 
+    # -- search, errors, expand and collapse all ---------------------------------------------
+
+    def action_search(self) -> None:
+        self.post_message(self.SearchRequested())
+
+    def search(self, text: str) -> bool:
+        """Look for `text` (service, operation, group value or id prefix) from the cursor
+        on; `n`/`N` look again."""
+        self.search_text = text.strip()
+        return self.find(Finder(self.view, self.search_text), 1) if self.view else False
+
+    def action_next_match(self) -> None:
+        self._find_text(1)
+
+    def action_previous_match(self) -> None:
+        self._find_text(-1)
+
+    def _find_text(self, step: int) -> None:
+        if self.view is None:
+            return
+        if not self.search_text:
+            self.post_message(self.Said("Nothing to look for yet: / searches the tree."))
+            return
+        self.find(Finder(self.view, self.search_text), step)
+
+    def action_next_error(self) -> None:
+        if self.view is not None:
+            self.find(Finder(self.view, errors=True), 1)
+
+    def action_previous_error(self) -> None:
+        if self.view is not None:
+            self.find(Finder(self.view, errors=True), -1)
+
+    def find(self, finder: Finder, step: int) -> bool:
+        """Move the cursor to the next (`step` 1) or previous (-1) match after it, wrapping
+        around; rows under closed nodes of the trace count too (their path is opened)."""
+        n = len(self._lines)
+        if not n or not finder.active:
+            return False
+        # Each row, then what a closed row holds below it: positions 2*i and 2*i + 1.
+        here = 2 * self.cursor_line
+        for k in range(1, 2 * n + 1):
+            pos = (here + step * k) % (2 * n)
+            i, below = divmod(pos, 2)
+            line = self._lines[i]
+            if not below:
+                if finder.node_matches(line.node):
+                    self.move_cursor(i)
+                    return True
+            elif not line.expanded and line.node not in self._pending:
+                path = finder.below(line.node, last=step < 0)
+                if path:
+                    self._reveal(i, path)
+                    return True
+        what = "error" if finder.errors else f"match for {finder.query!r}"
+        self.post_message(self.Said(f"No {what} in the tree."))
+        return False
+
+    def _reveal(self, i: int, path: list[DepNode]) -> None:
+        """Open the closed row `i` and the nodes of `path` below it; cursor on the last."""
+        self.hold_gc()
+        line = self._lines[i]
+        for node in (line.node, *path[:-1]):
+            self._open[id(node)] = node
+        self._replace_subtree(i)
+        target = path[-1]
+        j = next((k for k in range(i + 1, self._subtree_end(i)) if self._lines[k].node is target),
+                 i)
+        self.move_cursor(j)
+
+    def _replace_subtree(self, i: int) -> None:
+        """Lay out the rows below row `i` again from the open nodes."""
+        line = self._lines[i]
+        end = self._subtree_end(i)
+        new = self._child_lines(line) if id(line.node) in self._open else []
+        line.expanded = bool(new)
+        self._lines[i + 1:end] = new
+        if self.cursor_line >= end:
+            self.cursor_line += len(new) - (end - i - 1)
+        elif self.cursor_line > i:
+            self.cursor_line = i
+        self._changed()
+
+    def action_expand_all(self) -> None:
+        """Open every node below the cursor (up to EXPAND_ALL_ROWS new rows)."""
+        view = self.view
+        if view is None or not self._lines:
+            return
+        i = self.cursor_line
+        self.hold_gc()
+        budget = EXPAND_ALL_ROWS
+        added = 0
+        skipped = 0
+        stack = [self._lines[i].node]
+        while stack:
+            node = stack.pop()
+            if node.kind in (MORE, MISSING, CYCLE):
+                continue
+            if not node.children_known:
+                room = budget - added
+                count = view.count_candidates(node, room + 1)
+                if not count:
+                    continue
+                if count > room:
+                    skipped += 1
+                    continue
+            kids = node.children()
+            if not kids:
+                continue
+            self._open[id(node)] = node
+            added += len(kids)
+            stack.extend(reversed(kids))
+        self._replace_subtree(i)
+        if skipped:
+            self.post_message(self.Said(
+                f"Opened {added:,} rows; {skipped:,} node{'s' if skipped != 1 else ''} with too "
+                f"many to list at once stayed closed (enter opens one, + again goes deeper)."))
+
+    def action_collapse_all(self) -> None:
+        """Close the node under the cursor and everything open below it."""
+        if not self._lines:
+            return
+        i = self.cursor_line
+        stack = [self._lines[i].node]
+        while stack:
+            node = stack.pop()
+            self._open.pop(id(node), None)
+            if node.children_known:
+                stack.extend(node.children())
+        if self._lines[i].expanded:
+            self._replace_subtree(i)
+
+    def action_back(self) -> None:
+        self.post_message(self.Back())
+
     # -- mouse -----------------------------------------------------------------------------
 
     async def _on_click(self, event: events.Click) -> None:
@@ -637,6 +819,7 @@ class DependencyTree(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles = None
         self._labels.clear()
+        self._parts.clear()
         self._strips.clear()
         self.refresh()
 
@@ -649,25 +832,47 @@ class DependencyTree(ScrollView, can_focus=True):
                             for key in (*DEFAULT_STYLES, "guide", "marker")}
         return self._styles
 
-    def _label(self, node: DepNode) -> _Label:
-        hit = self._labels.get(id(node))
+    def _label_parts(self, node: DepNode) -> _Parts:
+        hit = self._parts.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
-        text = node_label(node, self.glyphs, self._label_styles())
+        names: list[int] = []
+        parts = label_parts(node, self.glyphs, self._label_styles(), names=names)  # type: ignore[arg-type]
+        # The operation name is a link: a click opens the trace.
+        op = names[1] if node.kind in (SPAN, CYCLE, TRACE) and len(names) > 1 else -1
+        made = _Parts(parts, names, sum(cell_len(piece) for piece, _ in parts), op)
+        if len(self._parts) > 4096:
+            self._parts.clear()
+        self._parts[id(node)] = (node, made)
+        return made
+
+    def _label(self, node: DepNode, room: int) -> _Label:
+        """The node's label in at most `room` cells (its names shortened first)."""
+        full = self._label_parts(node)
+        room = max(0, min(room, full.cells))
+        hit = self._labels.get((id(node), room))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        parts = fit_parts(full.parts, full.names, room, self.glyphs.ellipsis)
+        text = styled(parts)
         op: tuple[int, int] | None = None
-        if node.kind in (SPAN, CYCLE, TRACE):
-            # The operation name is a link: a click opens the trace.
-            sep = self.glyphs.sep
-            name = safe_text(node.operation)
-            at = text.plain.find(sep + name)
-            if at >= 0:
-                start = cell_len(text.plain[:at + len(sep)])
-                op = (start, start + cell_len(name))
+        if 0 <= full.op < len(parts) and parts[full.op][1] is full.parts[full.op][1]:
+            start = sum(cell_len(piece) for piece, _ in parts[:full.op])
+            op = (start, start + cell_len(parts[full.op][0]))
         label = _Label(text_segments(text, self.app.console), text.cell_len, op, text.plain)
         if len(self._labels) > 4096:
             self._labels.clear()
-        self._labels[id(node)] = (node, label)
+        self._labels[(id(node), room)] = (node, label)
         return label
+
+    def _fit_width(self) -> int:
+        """Cells a row may take without being cut by the edge (or the scrollbar)."""
+        return self.scrollable_content_region.width
+
+    @staticmethod
+    def _room(lead: str, marker: str, scroll_x: int, width: int) -> int:
+        """Cells left for the label of a row with this connector and marker."""
+        return max(0, scroll_x + width - cell_len(lead) - cell_len(marker) - 1)
 
     def _update_size(self) -> None:
         set_virtual_size(self, Size(self._max_width, len(self._lines)))
@@ -697,20 +902,29 @@ class DependencyTree(ScrollView, can_focus=True):
             return self._markers[1]  # what it leads to is not fetched yet: maybe something
         return self._markers[2]
 
-    def _row(self, line: _Line) -> tuple[list[Segment], int]:
-        """A row's segments (connector, marker, label) and its width in cells."""
+    def _row(self, line: _Line, scroll_x: int, width: int) -> tuple[list[Segment], int, int]:
+        """A row's segments (connector, marker, label) fitted to `width` cells seen from
+        `scroll_x`, their width in cells, and the width the row would like (the widest a
+        row makes the tree scroll sideways)."""
         st = self._label_styles()
         lead = self._lead(line)
         marker = self._marker(line)
-        label = self._label(line.node)
+        note = self._note(line)
+        room = self._room(lead, marker, scroll_x, width) - cell_len(note)
+        label = self._label(line.node, room)
         segments = [Segment(lead, st["guide"] if line.node.edge in (SYNC, ROOT) else st["async"]),
                     Segment(marker, st["marker"]), Segment(" "), *label.segments]
-        cells = cell_len(lead) + cell_len(marker) + 1 + label.cells
-        if line.node in self._fetching:
-            note = FETCHING[self.glyphs is ASCII]
+        before = cell_len(lead) + cell_len(marker) + 1
+        cells = before + label.cells
+        if note:
             segments.append(Segment(note, st["dim"]))
             cells += cell_len(note)
-        return segments, cells
+        wanted = before + min(MIN_LABEL, self._label_parts(line.node).cells) + cell_len(note)
+        return segments, cells, wanted
+
+    def _note(self, line: _Line) -> str:
+        """What follows a row's label: `fetching…` while its trace comes from a store."""
+        return FETCHING[self.glyphs is ASCII] if line.node in self._fetching else ""
 
     def _hit(self, event: events.MouseEvent) -> tuple[int, str]:
         """The row under the mouse and the part of it: "toggle" (the expand marker), "op"
@@ -727,7 +941,9 @@ class DependencyTree(ScrollView, can_focus=True):
         after = at + cell_len(self._marker(line))
         if at <= x < after:
             return index, "toggle"
-        op = self._label(line.node).op
+        room = self._room(self._lead(line), self._marker(line), self.scroll_offset.x,
+                          self._fit_width()) - cell_len(self._note(line))
+        op = self._label(line.node, room).op
         if op is not None and after + 1 + op[0] <= x < after + 1 + op[1]:
             return index, "op"
         return index, ""
@@ -739,11 +955,11 @@ class DependencyTree(ScrollView, can_focus=True):
         if base != self._base_style:
             self._base_style = base
             self._strips.clear()
-        self._paint_at = (*self.scroll_offset, self.size.width)
+        self._paint_at = (*self.scroll_offset, self.size.width, self._fit_width())
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y, width = self._paint_at
+        scroll_x, scroll_y, width, fit_width = self._paint_at
         index = y + scroll_y
         base = self._base_style
         if not 0 <= index < len(self._lines):
@@ -752,11 +968,11 @@ class DependencyTree(ScrollView, can_focus=True):
         is_cursor = index == self.cursor_line
         is_hover = index == self.hover_line
         key = (line, line.expanded, line.node in self._pending, line.node in self._fetching,
-               is_cursor, is_hover, scroll_x, width)
+               is_cursor, is_hover, scroll_x, width, fit_width)
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        segments, cells = self._row(line)
+        segments, cells, wanted = self._row(line, scroll_x, fit_width)
         under, over, pad = base, None, 0
         if is_cursor or is_hover:
             # The cursor's colours over the whole row (as Tree and DataTable draw it); the
@@ -767,9 +983,9 @@ class DependencyTree(ScrollView, can_focus=True):
                 over = self.get_component_rich_style("dep-tree--cursor")
             else:
                 under = base + self.get_component_rich_style("dep-tree--hover")
-        if cells > self._max_width:
-            self._max_width = cells
-            if cells > self.virtual_size.width and not self._width_pending:
+        if wanted > self._max_width:
+            self._max_width = wanted
+            if wanted > self.virtual_size.width and not self._width_pending:
                 self._width_pending = True
                 self.call_after_refresh(self._grow_width)
         strip = Strip(Segment.apply_style(segments, under, over), cells + pad)

@@ -28,6 +28,7 @@ from .dep_tree import _foreground
 from .paint import set_virtual_size, text_segments
 
 LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
+VALUE_MIN = 16  # cells a value needs beside its label; fewer, and it goes under it
 
 
 def value_lines(value: str) -> list[str]:
@@ -179,14 +180,19 @@ class DetailsPanel(ScrollView, can_focus=True):
             lines.append(Text(""))
             rule = "-" if self.glyphs is ASCII else "─"
             head = f"{rule * 2} {safe_text(section.title)} "
-            lines.append(Text(head + rule * max(0, width - cell_len(head)), style=section_style))
+            for chunk in _fold(head + rule * max(0, width - cell_len(head)), width):
+                lines.append(Text(chunk, style=section_style))
             labels = ["  " * f.indent + safe_text(f.label) for f in section.fields]
             col = min(LABEL_MAX, max((cell_len(x) for x in labels), default=0))
-            value_width = max(10, width - col - 1)
+            value_width = width - col - 1
+            stacked = value_width < min(VALUE_MIN, width // 2)
+            if stacked:
+                # Too narrow for two columns: each value under its label, indented.
+                col, value_width = 1, max(1, width - 2)
             for f, label in zip(section.fields, labels, strict=True):
                 tone = self._tone(f.tone)
                 values = [part for line in value_lines(f.value) for part in _fold(line, value_width)]
-                if cell_len(label) > col:
+                if stacked or cell_len(label) > col:
                     for chunk in _fold(label, width):
                         lines.append(Text(chunk, style=label_style))
                     label = ""

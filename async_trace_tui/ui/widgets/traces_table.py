@@ -32,11 +32,13 @@ COLUMNS: list[tuple[str, str, int, bool]] = [
     ("duration", "duration", 10, True),
     ("spans", "spans", 7, True),
     ("errors", "errors", 8, True),
-    ("links_in", "async in", 10, True),
-    ("links_out", "async out", 11, True),
+    # By the flow of work: the traces whose work this one continued (its spans link to
+    # them), then the traces that continued its work (their spans link to it).
+    ("links_out", "async from", 12, True),
+    ("links_in", "async to", 10, True),
     ("trace_id", "trace id", 10, False),
 ]
-SORT_CYCLE = ["start", "duration", "spans", "errors", "links_in", "links_out",
+SORT_CYCLE = ["start", "duration", "spans", "errors", "links_out", "links_in",
               "service", "operation", "trace_id"]
 SORT_TITLES = {key: title for key, title, _, _ in COLUMNS}
 GAP = 2
@@ -478,8 +480,8 @@ class TracesTable(LineList):
                 duration(row.duration_ns),
                 f"{row.spans:,}",
                 str(row.errors),
-                pending or (str(row.links_in) if row.links_in else "-"),
                 pending or (str(row.links_out) if row.links_out else "-"),
+                pending or (str(row.links_in) if row.links_in else "-"),
                 short_id(row.trace_id),
             )
         return cells
@@ -491,7 +493,7 @@ class TracesTable(LineList):
         widths = self._widths(width)
         texts = self._cells(i)
         styles = (dim, service, base, base, base, error if row.errors else dim,
-                  base if row.links_in else dim, base if row.links_out else dim, dim)
+                  base if row.links_out else dim, base if row.links_in else dim, dim)
         # (text, style) runs; neighbours with one style become one segment
         runs: list[tuple[str, Style]] = [(" ", base)]
         gap = " " * GAP
