@@ -582,8 +582,11 @@ async def test_span_data_is_shown_literally(write):
         assert shown_name in text and shown_service in text
         app.traces_table.sort_by("start", reverse=False)
         app.traces_table.action_choose()
-        await pilot.pause()
-        text = check_screen()
+        for _ in range(200):  # the tab is added, then its view built and painted
+            await pilot.pause(0.01)
+            text = check_screen()
+            if "child [i]italic?[/i]" in text:
+                break
         assert shown_name in text and "child [i]italic?[/i]" in text
         await app.open_waterfall(0)
         await pilot.pause()
