@@ -71,6 +71,16 @@ async def loaded(app, pilot, timeout: float = 20.0, search: bool = False) -> Non
     await pilot.pause()
 
 
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Pause until `condition()` holds (message round trips take longer on a loaded
+    machine than a fixed number of pauses allows)."""
+    waited = 0.0
+    while not condition():
+        assert waited < timeout, "the app never got there"
+        await pilot.pause(0.01)
+        waited += 0.01
+
+
 def screen_lines(app) -> list[str]:
     """What the terminal shows, line by line, as plain text."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
@@ -364,14 +374,15 @@ async def test_open_trace_message_opens_waterfall_tabs_and_w_closes():
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         app.traces_table.action_choose()
+        await until(pilot, lambda: app.deps_pane is not None and app.deps_pane.view is not None
+                    and not app.deps_pane.updating)
         await pilot.pause()
         pane = app.deps_pane
         t = trace_row(app, PAYMENTS_TRACE)
         span = app.index.spans_of(t)[3]
         pane.post_message(DependenciesPane.OpenTrace(pane, t, span))
+        await until(pilot, lambda: app.tabs.active == "wf-" + PAYMENTS_TRACE)
         await pilot.pause()
-        await pilot.pause()
-        assert app.tabs.active == "wf-" + PAYMENTS_TRACE
         wf = app.query_one(f"#wf-{PAYMENTS_TRACE} Waterfall", Waterfall)
         assert wf.selected_span == span
         assert wf.has_focus
