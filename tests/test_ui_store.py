@@ -97,6 +97,12 @@ def marker(tree, i: int) -> str:
     return text[:text.index(label)].rstrip()[-1]
 
 
+def consumer_node(tree):
+    """The batch consumer that links to the open trace's producer, as the tree shows it."""
+    return next(n for n in tree.iter_nodes()
+                if n.edge == ASYNC_DOWN and n.operation == "orders process")
+
+
 def linked_producer(index) -> tuple[str, int]:
     """A checkout whose producer a batch consumer links to: (its trace id, the producer)."""
     producers = sorted((r for r in range(len(index)) if index.name[r] == "orders publish"),
@@ -115,8 +121,7 @@ async def test_expanding_a_consumer_not_fetched_fetches_its_trace(data):
         pane = await open_trace(pilot, trace_id)
         tree = pane.dep_tree
         gate = Gate(source)
-        consumer = next(n for n in tree.iter_nodes()
-                        if n.edge == ASYNC_DOWN and n.operation == "orders process")
+        consumer = consumer_node(tree)
         i = tree.line_of(consumer)
         # Its trace was not fetched: only the span that links here is known, so the row
         # offers to expand, and expanding it fetches.
@@ -130,8 +135,7 @@ async def test_expanding_a_consumer_not_fetched_fetches_its_trace(data):
         gate.open.set()
         await wait_for(pilot, lambda: not pane.updating and not source.pending(consumer.rows))
         await wait_for(pilot, lambda: any(n.operation == "charge card" for n in tree.iter_nodes()))
-        node = next(n for n in tree.iter_nodes()
-                    if n.edge == ASYNC_DOWN and n.operation == "orders process")
+        node = consumer_node(tree)
         assert tree.is_expanded(tree.line_of(node))
         kids = {c.operation for c in node.children()}
         assert {"charge card", "email publish"} <= kids
@@ -156,8 +160,7 @@ async def test_f_on_a_span_not_fetched_fetches_then_refocuses(data):
         pane = await open_trace(pilot, trace_id)
         tree = pane.dep_tree
         gate = Gate(source)
-        node = next(n for n in tree.iter_nodes()
-                    if n.edge == ASYNC_DOWN and n.operation == "orders process")
+        node = consumer_node(tree)
         tree.move_cursor(tree.line_of(node))
         gate.open.clear()
         tree.action_refocus()
@@ -183,8 +186,7 @@ async def test_a_failed_fetch_is_one_notice_and_keeps_the_screen(data):
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_trace(pilot, trace_id)
         tree = pane.dep_tree
-        node = next(n for n in tree.iter_nodes()
-                    if n.edge == ASYNC_DOWN and n.operation == "orders process")
+        node = consumer_node(tree)
         before = [tree.line_text(k) for k in range(tree.line_count)]
         admin = ChdbBackend(Target("chdb", path=db))
         admin.command("RENAME TABLE otel.otel_traces TO otel.moved_away")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import Cancelled, Source, SourceError
+from .base import Cancelled, Source, SourceError, failure
 from .file import FileSource
 
-__all__ = ["Cancelled", "FileSource", "Source", "SourceError", "open_source", "is_store"]
+__all__ = ["Cancelled", "FileSource", "Source", "SourceError", "failure", "open_source",
+           "is_store"]
 
 
 def open_source(specs: Sequence[str], since: str | None = None, until: str | None = None,

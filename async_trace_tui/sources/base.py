@@ -25,6 +25,18 @@ class SourceError(Exception):
     """A fetch failed (server down, bad credentials, unknown table...): one line for the user."""
 
 
+def failure(work: Callable[[], object]) -> str:
+    """Run `work` (a fetch, off the UI thread): "" when it went well, else one line for the
+    user (a store's SourceError as it is, anything else named: never a traceback on screen)."""
+    try:
+        work()
+    except SourceError as e:
+        return str(e)
+    except Exception as e:  # shown as one line: the screen stays
+        return f"{type(e).__name__}: {e}"
+    return ""
+
+
 class Cancelled(Exception):
     """The caller went away while the source was opening."""
 

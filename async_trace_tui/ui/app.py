@@ -31,7 +31,7 @@ from ..index import SpanIndex
 from ..live import LiveConfig
 from ..loading import default_sample, load
 from ..loading.report import LoadReport
-from ..sources import Cancelled, Source, SourceError, is_store, open_source
+from ..sources import Cancelled, Source, SourceError, failure, is_store, open_source
 from ..views.dependencies import ViewOptions
 from ..views.format import safe_text, short_id
 from ..views.glyphs import glyphs
@@ -430,14 +430,8 @@ class TraceTuiApp(App[None]):
 
     @work(thread=True, group="store-fetch", exit_on_error=False)
     def _fetch_worker(self, trace_id: str, then: str) -> None:
-        try:
-            self.source.fetch_traces([bytes.fromhex(trace_id)])
-        except SourceError as e:
-            self.post_message(self.Fetched(trace_id, then, str(e)))
-        except Exception as e:  # never a traceback over the screen
-            self.post_message(self.Fetched(trace_id, then, f"{type(e).__name__}: {e}"))
-        else:
-            self.post_message(self.Fetched(trace_id, then))
+        error = failure(lambda: self.source.fetch_traces([bytes.fromhex(trace_id)]))
+        self.post_message(self.Fetched(trace_id, then, error))
 
     async def on_trace_tui_app_fetched(self, m: Fetched) -> None:
         if m.error:

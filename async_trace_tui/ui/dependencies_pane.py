@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from ..index import SpanIndex
-from ..sources import Source, SourceError
+from ..sources import Source, failure
 from ..views.dependencies import SPAN, TRACE, DependencyView, DepNode, ViewOptions
 from ..views.details import DetailsBuilder
 from ..views.glyphs import glyphs
@@ -283,15 +283,9 @@ class DependenciesPane(Widget):
 
     @work(thread=True, group="store-fetch", exit_on_error=False)
     def _fetch(self, node: DepNode | None, rows: Sequence[int], focus: int) -> None:
-        assert self.source is not None
-        try:
-            self.source.fetch(rows)
-        except SourceError as e:
-            self.post_message(self.Fetched(node, focus, str(e)))
-        except Exception as e:  # never a traceback over the screen
-            self.post_message(self.Fetched(node, focus, f"{type(e).__name__}: {e}"))
-        else:
-            self.post_message(self.Fetched(node, focus))
+        source = self.source
+        assert source is not None
+        self.post_message(self.Fetched(node, focus, failure(lambda: source.fetch(rows))))
 
     def on_dependencies_pane_fetched(self, m: Fetched) -> None:
         if m.error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..sources import Source, SourceError
+from ..sources import Source, failure
 from .widgets.traces_table import PreparedRows, TracesTable
 
 if TYPE_CHECKING:
@@ -85,16 +85,14 @@ class StorePages:
                              thread=True, group="store-pages", exit_on_error=False)
 
     def _run(self, generation: int, query: str, sort: str, reverse: bool, offset: int) -> None:
-        try:
-            rows = self.source.trace_rows(query=query, sort=sort, reverse=reverse,
-                                          offset=offset, limit=self.page)
-        except SourceError as e:
-            self.pane.app.call_from_thread(self._failed, generation, str(e))
-        except Exception as e:  # never a traceback over the screen
-            self.pane.app.call_from_thread(self._failed, generation, f"{type(e).__name__}: {e}")
-        else:
-            prepared = PreparedRows(rows, all_orders=False) if not offset else rows
-            self.pane.app.call_from_thread(self._landed, generation, offset, prepared)
+        found: list[Any] = []
+        error = failure(lambda: found.extend(self.source.trace_rows(
+            query=query, sort=sort, reverse=reverse, offset=offset, limit=self.page)))
+        if error:
+            self.pane.app.call_from_thread(self._failed, generation, error)
+            return
+        prepared = PreparedRows(found, all_orders=False) if not offset else found
+        self.pane.app.call_from_thread(self._landed, generation, offset, prepared)
 
     def _landed(self, generation: int, offset: int, rows: Any) -> None:
         if generation != self._generation:
