@@ -42,6 +42,7 @@ from .commands import TraceTuiCommands
 from .dependencies_pane import HELP as DEPENDENCIES_HELP
 from .dependencies_pane import PALETTE as DEPENDENCIES_PALETTE
 from .dependencies_pane import DependenciesPane
+from .flow_pane import FLOW_PREFIX, FlowTabs
 from .live_mode import LiveHeader, LiveMode
 from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
 from .services_pane import ServicesPane
@@ -58,6 +59,7 @@ TRACES_TAB = "traces-tab"
 DEPS_TAB = "deps-tab"
 SERVICES_TAB = "services-tab"
 WATERFALL_PREFIX = "wf-"
+CLOSABLE = (WATERFALL_PREFIX, FLOW_PREFIX)  # tabs `w` closes
 EXIT_NOTHING_LOADED = 1
 
 
@@ -103,7 +105,7 @@ def _size(n: int) -> str:
     return str(n)
 
 
-class TraceTuiApp(App[None]):
+class TraceTuiApp(FlowTabs, App[None]):
     """Build it with `create_app`."""
 
     CSS_PATH = ["app.tcss", "dependencies.tcss", "services.tcss"]
@@ -116,6 +118,7 @@ class TraceTuiApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("r", "report", "Load report"),
         Binding("w", "close_tab", "Close tab"),
+        Binding("F", "open_flow", "Flow"),
         Binding("t", "show_traces", "Traces tab", show=False),
         Binding("slash", "filter", "Filter traces", show=False),
         Binding("d", "show_dependencies", "Dependencies tab", show=False),
@@ -383,6 +386,8 @@ class TraceTuiApp(App[None]):
             found = self.tabs.query(f"#{tab_id} Waterfall")
             if found:
                 found.first().focus()
+        elif tab_id.startswith(FLOW_PREFIX):
+            self.focus_flow_tab(tab_id)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -462,6 +467,9 @@ class TraceTuiApp(App[None]):
     async def on_waterfall_span_chosen(self, m: Waterfall.SpanChosen) -> None:
         await self.open_dependencies(m.row)
 
+    async def on_flow_waterfall_span_chosen(self, m: Any) -> None:
+        await self.open_dependencies(m.row)
+
     # -- actions --------------------------------------------------------------------------
 
     def say(self, message: str, **kw: Any) -> None:
@@ -470,7 +478,7 @@ class TraceTuiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "close_tab":
-            return self._active_tab().startswith(WATERFALL_PREFIX)
+            return self._active_tab().startswith(CLOSABLE)
         if action == "show_dependencies":
             return self.deps_pane is not None
         if action == "live_pause":
@@ -521,6 +529,7 @@ class TraceTuiApp(App[None]):
             ("Dependencies tab", own_bindings(dependency_classes())),
             *DEPENDENCIES_HELP,
             ("Services tab", own_bindings([ServicesPane, ServiceTable, PairList])),
+            ("Flow tabs", self.flow_help()),
         ]
 
     def action_report(self) -> None:
@@ -585,8 +594,8 @@ class TraceTuiApp(App[None]):
 
     async def action_close_tab(self) -> None:
         active = self._active_tab()
-        if not active.startswith(WATERFALL_PREFIX):
-            self.say("w closes a waterfall tab", timeout=3)
+        if not active.startswith(CLOSABLE):
+            self.say("w closes a waterfall or flow tab", timeout=3)
             return
         ids = self._tab_ids()
         at = ids.index(active)
@@ -651,6 +660,7 @@ class TraceTuiApp(App[None]):
                 self.action_live_rebuild)] if self.live is not None else []),
             ("Help: keys and legend", "key ?", self.action_help),
             ("Load report: files, spans, skipped records", "key r", self.action_report),
+            *self.flow_palette_actions(),
             ("Quit", "key q", self.action_quit),
         ]
 

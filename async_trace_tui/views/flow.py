@@ -10,10 +10,12 @@ of 100,000 spans) and goes through SpanIndex's public API only, so any index can
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, count
 
 from ..index import SpanIndex
+from ..model import STATUS_ERROR
 
 SPAN, QUEUE = "span", "queue"
 
@@ -148,7 +150,7 @@ class Flow:
     other figures (services, traces, async hops, errors) are worked out when asked for."""
 
     __slots__ = ("index", "start", "dist", "end_row", "end_to_end", "path", "steps",
-                 "segments", "skew", "_hops")
+                 "segments", "skew", "_hops", "_services", "_traces", "_errors")
 
     def __init__(self, index: SpanIndex, start: int) -> None:
         self.index = index
@@ -159,6 +161,9 @@ class Flow:
         self.path, self.steps = critical_path(index, self.dist, self.end_row)
         self.segments, self.skew = segments(index, self.path, self.steps)
         self._hops: int | None = None
+        self._services: list[str] | None = None
+        self._traces: int | None = None
+        self._errors: int | None = None
 
     # -- summary ---------------------------------------------------------------------------
 
@@ -172,15 +177,29 @@ class Flow:
 
     @property
     def traces(self) -> int:
-        return len(set(map(self.index.trace.__getitem__, self.dist)))
+        if self._traces is None:
+            self._traces = len(set(map(self.index.trace.__getitem__, self.dist)))
+        return self._traces
 
     def services(self) -> list[str]:
-        """The flow's services, sorted."""
-        return sorted(set(map(self.index.service, self.dist)))
+        """The flow's services, sorted. Rows of a resource lie in runs: a run is looked up
+        once (a bisection into the flow's sorted rows), not a row at a time."""
+        if self._services is None:
+            rows = sorted(self.dist)
+            names: set[str] = set()
+            for lo, hi, block in self.index.block_runs():
+                at = bisect_left(rows, lo)
+                if at < len(rows) and rows[at] < hi:
+                    names.add(block.resource.service)
+            self._services = sorted(names)
+        return self._services
 
     @property
     def errors(self) -> int:
-        return sum(map(self.index.is_error, self.dist))
+        if self._errors is None:
+            status = self.index.status
+            self._errors = sum(map(STATUS_ERROR.__eq__, map(status.__getitem__, self.dist)))
+        return self._errors
 
     @property
     def async_hops(self) -> int:
@@ -189,6 +208,11 @@ class Flow:
         if self._hops is None:
             self._hops = async_hops(self.index, self.start)
         return self._hops
+
+    def summarise(self) -> Flow:
+        """Work out every figure of the summary now (in a worker, not on the UI thread)."""
+        self.async_hops, self.traces, self.services(), self.errors  # noqa: B018
+        return self
 
     @property
     def queue_wait(self) -> int:
