@@ -41,6 +41,7 @@ async def loaded(app, pilot, timeout: float = 20.0) -> None:
 
 
 async def flow_ready(app, pilot, timeout: float = 30.0) -> FlowPane:
+    assert app.query(FlowPane), "no flow tab was opened"
     waited = 0.0
     while True:
         panes = [p for p in app.query(FlowPane) if app.tabs.active and p.parent.id == app.tabs.active]
@@ -126,7 +127,7 @@ async def test_F_on_a_merged_node_shows_the_distribution():
     app = create_app(span="fe2fbd720bdcb5d3")  # the batch consumer
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
-        while app.deps_pane is None or app.deps_pane.view is None:
+        while app.deps_pane is None or app.deps_pane.view is None or app.tabs.active != DEPS_TAB:
             await pilot.pause(0.02)
         tree = app.deps_pane.dep_tree
         merged = next(i for i in range(tree.line_count) if len(tree.node_at(i).rows) == 5)
