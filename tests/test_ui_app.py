@@ -353,7 +353,7 @@ async def test_a_big_trace_opens_with_the_keyboard_on_its_tree(monkeypatch):
         for _ in range(2):  # the first open, then another trace in the same tab
             root = app.traces_table.current_row.summary.root
             await pilot.press("enter")
-            for _ in range(500):
+            for _ in range(3000):  # the build runs in a thread: slow on a loaded machine
                 await pilot.pause(0.01)
                 pane = app.deps_pane
                 if pane is not None and pane.view is not None and not pane.updating \
