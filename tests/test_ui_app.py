@@ -360,6 +360,7 @@ async def test_a_big_trace_opens_with_the_keyboard_on_its_tree(monkeypatch):
                         and pane.view.focus == root:
                     break
             assert pane.view.focus == root
+            await pilot.pause()  # focus() takes effect on the next turn of the loop
             assert pane.dep_tree.has_focus
             assert "Group by" in footer_keys(app)
             await pilot.press("G")
