@@ -127,7 +127,9 @@ async def test_F_on_a_merged_node_shows_the_distribution():
     app = create_app(span="fe2fbd720bdcb5d3")  # the batch consumer
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
-        while app.deps_pane is None or app.deps_pane.view is None or app.tabs.active != DEPS_TAB:
+        # (a focus still on its way into the dependencies tab would switch back to it)
+        while app.deps_pane is None or app.deps_pane.view is None \
+                or not app.deps_pane.dep_tree.has_focus:
             await pilot.pause(0.02)
         tree = app.deps_pane.dep_tree
         merged = next(i for i in range(tree.line_count) if len(tree.node_at(i).rows) == 5)
