@@ -516,6 +516,10 @@ class _QueuedIds(IdGenerator):
 
 ROOTS_TRACE, SELF_TRACE, PROD_TRACE, CONS_TRACE = 0xA1, 0xB2, 0xC3, 0xD4
 REMOTE_PARENT, ROOT_A, ROOT_B, SELF, PRODUCER, CONSUMER = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15
+# Two trace ids alike at both ends (issue 8: both printed `trace 0000…0000`): a loaded one,
+# and one a link names that is not loaded.
+LOOKALIKE_TRACE, MISSING_LOOKALIKE = 0x01 << 64, 0xFF << 64
+LOOKALIKE, NOT_LOADED = 0x16, 0x17
 
 
 @pytest.fixture(scope="module")
@@ -534,8 +538,8 @@ def edges_file(tmp_path_factory) -> str:
     from sdk_data import ms
 
     exporter = InMemorySpanExporter()
-    ids = _QueuedIds([SELF_TRACE, PROD_TRACE, CONS_TRACE],
-                     [ROOT_B, ROOT_A, SELF, PRODUCER, CONSUMER])
+    ids = _QueuedIds([SELF_TRACE, PROD_TRACE, CONS_TRACE, LOOKALIKE_TRACE],
+                     [ROOT_B, ROOT_A, SELF, PRODUCER, CONSUMER, LOOKALIKE])
     provider = TracerProvider(resource=Resource({"service.name": "svc"}), id_generator=ids)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("edges")
@@ -555,6 +559,9 @@ def edges_file(tmp_path_factory) -> str:
                           start_time=ms(120), links=[Link(p.get_span_context())])
     c.end(end_time=ms(160))
     p.end(end_time=ms(150))
+    gone = SpanContext(MISSING_LOOKALIKE, NOT_LOADED, is_remote=True, trace_flags=TraceFlags(1))
+    tracer.start_span("lookalike", context=Context(), kind=SpanKind.CONSUMER, start_time=ms(200),
+                      links=[Link(gone)]).end(end_time=ms(210))
     provider.shutdown()
     assert s.get_span_context().span_id == SELF  # the link really points at itself
     path = tmp_path_factory.mktemp("edges") / "edges.binpb"
@@ -695,3 +702,31 @@ def _json_nodes(root):
         n = stack.pop()
         yield n
         stack.extend(n["children"])
+
+
+def test_short_trace_ids_on_screen_stay_distinct(edges):
+    from async_trace_tui.views.short_ids import TraceIdNames, short_trace_id
+
+    row = _row(edges, LOOKALIKE_TRACE, LOOKALIKE)
+    view = DependencyView(edges, row)
+    missing = next(n for n in focus_node(view).children() if n.kind == MISSING)
+    loaded_label, missing_label = node_text(view.root), node_text(missing)
+    assert loaded_label.startswith("▣ trace 000000000000000…0000  ")
+    assert "trace 00000000000000f…0000 span " in missing_label
+    # Each is the start of its own id, then its end: what the command line takes.
+    loaded, gone = f"{LOOKALIKE_TRACE:032x}", f"{MISSING_LOOKALIKE:032x}"
+    for hex_id in (loaded, gone):
+        head, _, tail = short_trace_id(edges, hex_id).partition("…")
+        assert hex_id.startswith(head) and hex_id.endswith(tail) and len(head) >= 4
+    # Random ids keep the short 4 + 4 form; any two known ids differ on screen.
+    import random
+
+    rnd = random.Random(8)
+    ids = [rnd.getrandbits(128).to_bytes(16, "big") for _ in range(20_000)]
+    ids += [b"\x00" * 7 + bytes([k]) + b"\x00" * 8 for k in range(256)]  # alike at both ends
+    names = TraceIdNames(ids)
+    shown = [names.short(i) for i in ids]
+    assert len(set(shown)) == len(ids)
+    assert sum(len(s) == 9 for s in shown) > 19_000
+    assert max(len(s) for s in shown) == names.widest
+    assert names.short(ids[0]) == f"{ids[0].hex()[:4]}…{ids[0].hex()[-4:]}"

@@ -74,3 +74,21 @@ def test_names_give_way_before_numbers(labels):
     assert plain(fit_parts(parts, names, 20)) == "◆ pay… · ord…"
     assert plain(fit_parts(parts, names, 1)) == "…"
     assert plain(fit_parts(parts, names, 0)) == ""
+
+
+@pytest.mark.parametrize("total, cells, expected", [
+    (634_200_000, 60, ["0", "200 ms", "400 ms", "600 ms"]),
+    (1_600_000, 60, ["0", "0.5 ms", "1 ms", "1.5 ms"]),
+    (12_400, 40, ["0", "5 µs", "10 µs"]),
+    (300_000_000_000, 70, ["0", "1 min", "2 min", "3 min", "4 min", "5 min"]),
+    (3_680_000_000, 50, ["0", "1 s", "2 s", "3 s"]),
+    (97, 30, ["0", "50 ns"]),
+])
+def test_time_axis_ticks_are_round_in_one_unit(total, cells, expected):
+    from async_trace_tui.views.format import axis_ticks
+
+    ticks = axis_ticks(total, cells)
+    assert [text for _, text in ticks] == expected
+    positions = [pos for pos, _ in ticks]
+    assert positions[0] == 0 and positions == sorted(positions) and positions[-1] <= cells
+    assert all(b - a >= 9 for a, b in zip(positions, positions[1:]))

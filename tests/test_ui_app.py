@@ -444,6 +444,41 @@ async def test_waterfall_lists_spans_in_tree_order_and_enter_refocuses():
         assert app.deps_pane.focus_row == wf.spans[target]
 
 
+@run_async
+async def test_waterfall_marks_rows_with_links_and_its_axis_counts_from_0_in_round_steps():
+    import re
+
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.open_waterfall(trace_row(app, PAYMENTS_TRACE))
+        await pilot.pause()
+        wf = app.query_one(Waterfall)
+        idx = app.index
+        lines = screen_lines(app)
+        header = next(line for line in lines if "service · operation" in line)
+        marks = {}
+        for row in wf.spans:
+            line = next(ln for ln in lines if idx.name[row] in ln and "█" in ln)
+            marks[idx.name[row]] = line[0]
+        # The batch consumer links to its producers; the email worker links to its publish.
+        assert marks["orders process"] == "⇠" and marks["email publish"] == "⇢"
+        assert marks["decode batch"] == " "
+        # The axis: 0, then one unit and steps of 1, 2 or 5 of it (the trace lasts 634 ms).
+        axis = header[header.index("service · operation") + wf._layout(wf.size.width)[0]:]
+        assert axis.split()[0] == "0"
+        ticks = re.findall(r"┊(\d+(?:\.\d+)?) (ms|s)", axis)
+        assert [unit for _, unit in ticks] == ["ms"] * len(ticks) and len(ticks) >= 3
+        values = [float(v) for v, _ in ticks]
+        step = values[0]
+        assert step in (100, 200, 50) and values == [step * (k + 1) for k in range(len(values))]
+        # The status line says what the mark means for the selected span.
+        wf.move_cursor(list(wf.spans).index(next(r for r in wf.spans
+                                                 if idx.name[r] == "orders process")))
+        await pilot.pause()
+        assert "⇠ links to 5, from 0" in "\n".join(screen_lines(app))
+
+
 def test_tree_order_is_iterative_on_a_very_deep_trace(write):
     depth = 20_000
     spans = [sdk_data.span_json(f"{i + 1:016x}", f"op{i}", parent=f"{i:016x}" if i else "",

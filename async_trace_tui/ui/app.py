@@ -37,6 +37,7 @@ from ..views.format import safe_text, short_id
 from ..views.glyphs import glyphs
 from ..views.grouping import GroupSpecError
 from ..views.headless import choose_focus, parse_hex_id
+from ..views.short_ids import names_for, short_trace_id
 from ..views.traces import TraceRow
 from .commands import TraceTuiCommands
 from .dependencies_pane import HELP as DEPENDENCIES_HELP
@@ -53,6 +54,7 @@ from .widgets.line_list import LineList
 from .widgets.pair_list import PairList
 from .widgets.service_table import ServiceTable
 from .widgets.traces_table import PreparedRows, TracesTable
+from .widgets.waterfall import HELP as WATERFALL_HELP
 from .widgets.waterfall import Waterfall
 
 TRACES_TAB = "traces-tab"
@@ -221,8 +223,10 @@ class TraceTuiApp(FlowTabs, App[None]):
                 phase=lambda text: post(LoaderPhase(text)),
                 cancelled=lambda: worker.is_cancelled,
             )
-            # Sort orders and filter keys for the Traces table, here rather than in the UI.
+            # Sort orders and filter keys for the Traces table, and the short trace ids,
+            # here rather than in the UI.
             prepared = PreparedRows(rows)
+            names_for(self.source.index).warm()
         except Cancelled:
             return
         except SourceError as e:  # a store that cannot be read (down, auth, no table)
@@ -360,7 +364,7 @@ class TraceTuiApp(FlowTabs, App[None]):
                     pass
         else:
             pane = WaterfallPane(self.index, trace, focus, ascii=self.ascii)
-            title = Content(f"waterfall: {short_id(hex_id)}")
+            title = Content(f"waterfall: {short_trace_id(self.index, hex_id)}")
             await tabs.add_pane(TabPane(title, pane, id=tab_id))
         tabs.active = tab_id
         self._focus_tab(tab_id)
@@ -525,7 +529,7 @@ class TraceTuiApp(FlowTabs, App[None]):
                 ("enter", "keep the filter, back to the table"),
                 ("escape", "clear the filter"),
             ]),
-            ("Waterfall tabs", own_bindings([Waterfall, LineList])),
+            ("Waterfall tabs", own_bindings([Waterfall, LineList]) + WATERFALL_HELP),
             ("Dependencies tab", own_bindings(dependency_classes())),
             *DEPENDENCIES_HELP,
             ("Services tab", own_bindings([ServicesPane, ServiceTable, PairList])),

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from ..index import SpanIndex
 from ..sources import Source
 from ..views.search import Cancelled, SearchText, build_search
+from ..views.short_ids import names_for
 from .store_pages import StorePages
 from .widgets.filter_input import FilterInput
 from .widgets.traces_table import TracesTable
@@ -78,6 +79,7 @@ class TracesPane(Vertical):
         self._search_started = False
         self._search_ready.clear()
         self.services = None
+        self.table.set_id_names(names_for(index))
         self.table.set_rows(rows, preview=False)
         if self.table.filter_text.strip():
             self.ensure_search()

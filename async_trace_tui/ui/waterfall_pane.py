@@ -69,8 +69,9 @@ class WaterfallPane(Vertical):
         t.append(f"  at +{duration(idx.start[row] - idx.traces[self.trace].start)}")
         t.append(f"  {STATUS_NAMES[status] if status < len(STATUS_NAMES) else status}")
         t.append(f"  span {idx.span_id[row].hex()}")
-        links = len(idx.links_of(row)) + len(idx.linked_from(row))
-        if links:
-            t.append(f"  links {links}")
+        out, into = len(idx.links_of(row)), len(idx.linked_from(row))
+        if out or into:
+            # (the row's mark: ⇠ it links to spans, ⇢ spans link to it)
+            t.append(f"  {self.waterfall.link_mark(row)} links to {out}, from {into}", "bold")
         t.append("   enter: dependencies of this span · w closes the tab")
         self.query_one(".waterfall-status", Static).update(t, layout=False)  # one line, always

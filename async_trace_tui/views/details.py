@@ -27,11 +27,11 @@ from .dependencies import (
     DepNode,
 )
 from .format import duration as _duration
-from .format import short_id as _short_id
 from .format import timestamp
 from .glyphs import UNICODE, Glyphs
 from .grouping import aggregate
 from .labels import lag_text
+from .short_ids import short_trace_id
 
 # Tones the renderer maps to theme colours.
 PLAIN, ERROR, OK, DIM, HEADING = "", "error", "ok", "dim", "heading"
@@ -110,7 +110,7 @@ class DetailsBuilder:
         return "-" if ns is None else lag_text(ns, "", self.g.micro).removeprefix("lag ")
 
     def short_id(self, hex_id: str) -> str:
-        return _short_id(hex_id, ellipsis=self.g.ellipsis)
+        return short_trace_id(self.index, hex_id, self.g.ellipsis)
 
     def op(self, row: int) -> str:
         """`service · operation` of a span."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import math
 
 from rich.cells import cell_len, set_cell_size
 
@@ -74,3 +75,38 @@ def _last_cells(text: str, cells: int) -> str:
             break
         out = ch + out
     return out
+
+
+_AXIS_UNITS = ((3_600_000_000_000, "h", 2), (60_000_000_000, "min", 2), (1_000_000_000, "s", 1),
+               (1_000_000, "ms", 1), (1_000, "µs", 1), (1, "ns", 1))
+
+
+def axis_ticks(total_ns: int, cells: int, micro: str = "µs", spacing: int = 10
+               ) -> list[tuple[int, str]]:
+    """Ticks of a time axis `cells` wide from 0 to `total_ns`: (cell, label) at round steps
+    (1, 2 or 5 times a power of ten of one unit fitted to the whole axis), at least
+    `spacing` cells apart: `0`, `200 ms`, `400 ms` rather than `0`, `155.6 ms`, `311.2 ms`."""
+    if total_ns <= 0 or cells <= 0:
+        return [(0, "0")]
+    # The largest unit the axis spans (minutes and hours from two of them on).
+    unit, name = next(((u, n) for u, n, least in _AXIS_UNITS if total_ns >= least * u),
+                      (1, "ns"))
+    if name == "µs":
+        name = micro
+    span = total_ns / unit
+    raw = span / max(1, cells // spacing)
+    power = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    if unit == 1:
+        step = max(step, 1.0)  # no fractions of a nanosecond
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    ticks: list[tuple[int, str]] = [(0, "0")]
+    k = 1
+    while k * step <= span * (1 + 1e-9):
+        value = k * step
+        text = f"{value:.{decimals}f}"
+        if decimals:
+            text = text.rstrip("0").rstrip(".")
+        ticks.append((min(cells, round(value * cells / span)), f"{text} {name}"))
+        k += 1
+    return ticks

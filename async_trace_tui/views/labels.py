@@ -6,8 +6,9 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Span, Text
 
 from .dependencies import CYCLE, MISSING, MORE, TRACE, DepNode
-from .format import duration, safe_text, short_id
+from .format import duration, safe_text
 from .glyphs import Glyphs
+from .short_ids import short_trace_id
 
 # Semantic style names -> Rich styles. The TUI passes its theme's colours instead.
 DEFAULT_STYLES = {
@@ -125,12 +126,14 @@ def label_parts(node: DepNode, g: Glyphs, styles: dict[str, str] | None = None,
     if kind == MISSING:
         tid, sid = node.trace_ids[0], node.span_ids[0]
         add((f"{g.missing} span not loaded ", st["missing"]))
-        add((f"trace {short_id(tid, ellipsis=g.ellipsis)} span {sid}", st["missing"]))
+        tid = short_trace_id(node.view.index, tid, g.ellipsis)
+        add((f"trace {tid} span {sid}", st["missing"]))
         if node.count > 1:
             add((f"  {g.times}{node.count}", st["count"]))
         return t
     if kind == TRACE:
-        add((f"{g.trace} trace {short_id(node.trace_ids[0], ellipsis=g.ellipsis)}  ", st["glyph"]))
+        tid = short_trace_id(node.view.index, node.trace_ids[0], g.ellipsis)
+        add((f"{g.trace} trace {tid}  ", st["glyph"]))
         name(safe_text(node.service), st["service"])
         add((g.sep, ""))
         name(safe_text(node.operation), st["operation"])

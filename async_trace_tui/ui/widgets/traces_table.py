@@ -20,6 +20,7 @@ from textual.message import Message
 
 from ...views.format import duration, safe_text, short_id, timestamp
 from ...views.search import RowFilter, SearchText
+from ...views.short_ids import TraceIdNames
 from ...views.traces import SORT_KEYS
 from .line_list import LineList, fit, foreground
 
@@ -36,7 +37,7 @@ COLUMNS: list[tuple[str, str, int, bool]] = [
     # them), then the traces that continued its work (their spans link to it).
     ("links_out", "async from", 12, True),
     ("links_in", "async to", 10, True),
-    ("trace_id", "trace id", 10, False),
+    ("trace_id", "trace id", -2, False),  # -2: as wide as the short ids need (set_id_names)
 ]
 SORT_CYCLE = ["start", "duration", "spans", "errors", "links_out", "links_in",
               "service", "operation", "trace_id"]
@@ -181,11 +182,21 @@ class TracesTable(LineList):
         self._row_filter: RowFilter | None = None  # made again when rows or texts change
         self._services_text: list[str] | None = None  # "\x00svc\x00svc\x00" by trace index
         self._service_w = 14
+        self._id_names: TraceIdNames | None = None  # short trace ids that stay distinct
+        self._id_w = 10
         self._styles: dict[str, Style] | None = None
         self._cell_cache: dict[int, tuple[str, ...]] = {}
         self._set_rows(rows)
 
     # -- data -----------------------------------------------------------------------------
+
+    def set_id_names(self, names: TraceIdNames | None) -> None:
+        """How to shorten trace ids so that no two look alike (views.short_ids)."""
+        self._id_names = names
+        self._id_w = max(10, names.widest + 1) if names is not None else 10
+        self._cell_cache = {}
+        if self.is_mounted:
+            self.refresh_rows()
 
     def set_rows(self, rows: Sequence[Any] | PreparedRows, preview: bool = False) -> None:
         """New rows (keeps sort, filter and, when it is still there, the selected trace)."""
@@ -392,6 +403,8 @@ class TracesTable(LineList):
         for _key, _title, w, _right in COLUMNS:
             if w == -1:
                 w = self._service_w
+            elif w == -2:
+                w = self._id_w
             widths.append(w)
             fixed += w
         if width - fixed < MIN_OPERATION:
@@ -482,7 +495,8 @@ class TracesTable(LineList):
                 str(row.errors),
                 pending or (str(row.links_out) if row.links_out else "-"),
                 pending or (str(row.links_in) if row.links_in else "-"),
-                short_id(row.trace_id),
+                short_id(row.trace_id) if self._id_names is None
+                else self._id_names.short(row.trace_id),
             )
         return cells
 

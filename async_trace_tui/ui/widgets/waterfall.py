@@ -17,10 +17,19 @@ from textual.binding import Binding
 from textual.message import Message
 
 from ...index import SpanIndex
-from ...views.format import duration, safe_text
+from ...views.format import axis_ticks, duration, safe_text
 from .line_list import LineList, fit, foreground
 
 PALETTE_SIZE = 8
+# A waterfall row's mark for its links, by (links to others) + 2 * (linked from others).
+LINK_MARKS = {False: (" ", "⇠", "⇢", "⇄"), True: (" ", "<", ">", "x")}
+# What the help says of a waterfall's rows and axis.
+HELP = [
+    ("⇠ (<)", "a row's span links to spans elsewhere: its work continued theirs"),
+    ("⇢ (>)", "spans elsewhere link to it: their work continued its"),
+    ("⇄ (x)", "both"),
+    ("axis", "time from the trace's start, at round steps"),
+]
 MAX_INDENT = 12  # levels; deeper spans show their depth as a number
 
 
@@ -65,6 +74,7 @@ class SpanTimeline(LineList):
         "waterfall--error",
         "waterfall--dim",
         "waterfall--operation",
+        "waterfall--link",
         *(f"waterfall--svc-{i}" for i in range(PALETTE_SIZE)),
     }
 
@@ -91,6 +101,7 @@ class SpanTimeline(LineList):
     SpanTimeline > .waterfall--error { color: $text-error; text-style: bold; }
     SpanTimeline > .waterfall--dim { color: $text-muted; }
     SpanTimeline > .waterfall--operation { text-style: bold; }
+    SpanTimeline > .waterfall--link { color: $text-warning; text-style: bold; }
     SpanTimeline > .waterfall--svc-0 { color: $text-primary; }
     SpanTimeline > .waterfall--svc-1 { color: $text-secondary; }
     SpanTimeline > .waterfall--svc-2 { color: $text-accent; }
@@ -143,6 +154,7 @@ class SpanTimeline(LineList):
                 "error": foreground(get("waterfall--error")),
                 "dim": foreground(get("waterfall--dim")),
                 "operation": foreground(get("waterfall--operation")),
+                "link": foreground(get("waterfall--link")),
             }
             for i in range(PALETTE_SIZE):
                 styles[f"svc-{i}"] = foreground(get(f"waterfall--svc-{i}"))
@@ -180,18 +192,15 @@ class SpanTimeline(LineList):
         header = self._style("header")
         label, bar, dur = self._layout(width)
         axis = [" "] * bar
-        marks = [(0, "0")]
-        for k in (1, 2, 3):
-            marks.append((k * bar // 4, duration(self.total * k / 4)))
-        end = duration(self.total)
-        marks.append((bar - cell_len(end), end))
         last_end = -1
         tick = "|" if self.ascii else "┊"
-        for pos, text in marks:
-            if pos < last_end + 1 or pos + len(text) > bar:
-                continue
-            if 0 < pos < bar - len(text):
+        for pos, text in axis_ticks(self.total, bar, "us" if self.ascii else "µs"):
+            if pos:
                 text = tick + text
+                if pos + len(text) > bar:  # the last tick: its text ends at the axis' end
+                    pos = bar - len(text)
+            if pos <= last_end or pos < 0:
+                continue
             axis[pos:pos + len(text)] = list(text)
             last_end = pos + len(text)
         line = " " + fit("service · operation", label) + " " + "".join(axis)[:bar] + "  " + fit("duration", dur, True)
@@ -295,6 +304,15 @@ class Waterfall(SpanTimeline):
 
     def span_at(self, index: int) -> tuple[int, int]:
         return self.spans[index], self.depths[index]
+
+    def link_mark(self, row: int) -> str:
+        """`⇠` the span links to others (its work continued theirs), `⇢` others link to it
+        (theirs continued its), `⇄` both; a blank without links."""
+        idx = self.index
+        return LINK_MARKS[self.ascii][bool(idx.links_of(row)) + 2 * bool(idx.linked_from(row))]
+
+    def row_mark(self, index: int, row: int, base: Style) -> Segment:
+        return Segment(self.link_mark(row), base + self._style("link"))
 
     def empty_message(self) -> str:
         return "this trace has no spans"
