@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 def add_flow_arguments(p: argparse.ArgumentParser) -> None:
     flow = p.add_argument_group("async flow: end-to-end latency and critical path")
     flow.add_argument("--flow", action="store_true",
-                      help="print the flow of --span (or --trace's root, or the first trace's "
-                           "root): end to end latency and critical path (--json: as JSON)")
+                      help="print the flow of --span (or --trace's root, or the root of the "
+                           "trace --print opens on): end to end latency and critical path "
+                           "(--json: as JSON)")
     flow.add_argument("--op", metavar="'SERVICE OPERATION'",
                       help="with --flow: every span of that service and operation as a start: "
                            "p50/p95/max end to end and the dominant segments")
