@@ -239,3 +239,53 @@ def test_flow_rows_of_a_flow_across_traces_in_tree_order(tmp_path):
                      ("header", None), ("consume", 0), ("work", 1)]
     (h,) = layout.handoffs
     assert index.name[h.producer] == "publish" and h.top == 2 and h.bottom == 4
+
+
+@pytest.fixture(scope="module")
+def store():
+    """The store tests' traffic (SDK-recorded) as an OTLP/JSON file and in chDB."""
+    pytest.importorskip("chdb")
+    import tempfile
+
+    from store_data import write_store
+
+    with tempfile.TemporaryDirectory() as d:
+        from pathlib import Path
+
+        yield write_store(Path(d))
+
+
+@run_async
+async def test_F_on_a_store_fetches_what_the_flow_reaches(store):
+    """From a ClickHouse store, nothing is loaded whole: F on a Traces row fetches that
+    trace, then the worker fetches the traces the flow reaches, hop by hop, and the flow is
+    the one the same spans give from a file."""
+    from async_trace_tui.sources import FileSource, open_source
+    from async_trace_tui.views.flow import Flow
+    from async_trace_tui.views.flow_render import flow_json
+
+    path, db = store
+    files = FileSource([path])
+    files.open()
+    fidx = files.index
+    producer = sorted((r for r in range(len(fidx)) if fidx.name[r] == "orders publish"),
+                      key=fidx.start.__getitem__)[3]  # a batch consumer links it
+    t = fidx.traces[fidx.trace[producer]]
+    want = flow_json(Flow(fidx, t.root))
+    assert want["async_hops"] >= 1
+
+    source = open_source([f"chdb:{db}"], since="2020-01-01T00:00:00Z",
+                         until="2035-01-01T00:00:00Z")
+    app = create_app(source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert not app.index.trace_index.get(t.trace_id)  # not fetched yet
+        assert app.traces_table.select_trace(t.trace_id.hex())
+        await app.action_open_flow()
+        for _ in range(1500):
+            if app.query(FlowPane):
+                break
+            await pilot.pause(0.02)
+        pane = await flow_ready(app, pilot)
+        assert not pane.error
+        assert flow_json(pane.flow) == want

@@ -452,6 +452,8 @@ class TraceTuiApp(FlowTabs, App[None]):
             self.say(f"trace {short_id(m.trace_id)} has no spans in the store", timeout=5)
         elif m.then == "deps":
             await self.open_dependencies(self.index.traces[t].root)
+        elif m.then == "flow":
+            await self.open_flow([self.index.traces[t].root])
         else:
             await self.open_waterfall(t)
 

@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 from ..gcpause import paused_gc
 from ..index import SpanIndex
 from ..views.flow import Cancelled, Distribution, Flow, distribution, roots_like
+from ..views.flow_headless import complete_flow, complete_flows
 from ..views.flow_layout import FlowLayout
 from ..views.flow_render import (
     detail_parts,
@@ -40,6 +41,7 @@ from ..views.labels import Parts
 from .widgets.flow_waterfall import FlowWaterfall
 
 if TYPE_CHECKING:
+    from ..sources import Source
     from .app import TraceTuiApp
 
 FLOW_PREFIX = "flow-"
@@ -77,9 +79,12 @@ class FlowPane(Vertical):
             self.total = total
 
     def __init__(self, index: SpanIndex, starts: list[int], what: str = "", *,
-                 ascii: bool = False, id: str | None = None) -> None:
+                 ascii: bool = False, source: Source | None = None,
+                 id: str | None = None) -> None:
         super().__init__(id=id, classes="flow-pane")
         self.index = index
+        # A store fetches, in the worker, what the flow reaches (files have it all).
+        self.source = source if source is not None and source.lazy else None
         self.starts = starts
         self.what = what  # for a distribution: what the starts have in common
         self.ascii = ascii
@@ -122,21 +127,28 @@ class FlowPane(Vertical):
         worker = get_current_worker()
         try:
             with paused_gc():
+                source = self.source
                 if len(self.starts) == 1:
-                    flow = Flow(self.index, self.starts[0]).summarise()
+                    start = self.starts[0]
+                    flow = (Flow(self.index, start) if source is None
+                            else complete_flow(source, start)).summarise()
                     layout = FlowLayout(flow)
                     if not worker.is_cancelled:
                         self.app.call_from_thread(self._show_flow, flow, layout)
                     return
+                index = self.index
+                if source is not None:
+                    complete_flows(source, self.starts)
+                    index = source.index
                 dist = distribution(
-                    self.index, self.starts,
+                    index, self.starts,
                     progress=lambda done, total: self.post_message(self.Progress(done, total)),
                     cancelled=lambda: worker.is_cancelled)
                 if not worker.is_cancelled:
                     self.app.call_from_thread(self._show_distribution, dist)
         except Cancelled:
             return
-        except Exception as e:  # never a traceback over the UI: say it and carry on
+        except Exception as e:  # never a traceback over the UI (a store down): say it, carry on
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._show_error, f"{type(e).__name__}: {e}")
 
@@ -254,7 +266,7 @@ class FlowTabs:
             pane = found.first().query_one(FlowPane)
         else:
             what = operation_of(index, starts)
-            pane = FlowPane(index, list(starts), what, ascii=self.ascii)
+            pane = FlowPane(index, list(starts), what, ascii=self.ascii, source=self.source)
             label = f"flow: {what}" if len(starts) == 1 else f"flows ×{len(starts):,}: {what}"
             await tabs.add_pane(TabPane(Content(label[:48]), pane, id=tab_id))
         tabs.active = tab_id
@@ -302,9 +314,17 @@ class FlowTabs:
         return []
 
     async def action_open_flow(self: TraceTuiApp) -> None:
+        from .app import TRACES_TAB
+
         if self.loading or self.index is None:
             self.say("Still loading: flows open when the load is done.", timeout=4)
             return
+        if self.source.lazy and self._active_tab() == TRACES_TAB:
+            row = self.traces_table.current_row
+            if row is not None:
+                # A store's trace is fetched before its flow can start from its root.
+                self._fetch_trace(row.trace_id, "flow")
+                return
         starts = self.selected_starts()
         if not starts:
             self.say("Select a span first (a Traces row, a dependencies node, a waterfall row).",
