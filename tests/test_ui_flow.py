@@ -277,15 +277,18 @@ async def test_F_on_a_store_fetches_what_the_flow_reaches(store):
     source = open_source([f"chdb:{db}"], since="2020-01-01T00:00:00Z",
                          until="2035-01-01T00:00:00Z")
     app = create_app(source=source)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(app, pilot)
-        assert not app.index.trace_index.get(t.trace_id)  # not fetched yet
-        assert app.traces_table.select_trace(t.trace_id.hex())
-        await app.action_open_flow()
-        for _ in range(1500):
-            if app.query(FlowPane):
-                break
-            await pilot.pause(0.02)
-        pane = await flow_ready(app, pilot)
-        assert not pane.error
-        assert flow_json(pane.flow) == want
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            assert not app.index.trace_index.get(t.trace_id)  # not fetched yet
+            assert app.traces_table.select_trace(t.trace_id.hex())
+            await app.action_open_flow()
+            for _ in range(1500):
+                if app.query(FlowPane):
+                    break
+                await pilot.pause(0.02)
+            pane = await flow_ready(app, pilot)
+            assert not pane.error
+            assert flow_json(pane.flow) == want
+    finally:
+        source.close()  # chDB holds one data directory per process: let the next test have it
