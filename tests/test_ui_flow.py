@@ -292,3 +292,26 @@ async def test_F_on_a_store_fetches_what_the_flow_reaches(store):
             assert flow_json(pane.flow) == want
     finally:
         source.close()  # chDB holds one data directory per process: let the next test have it
+
+
+@run_async
+async def test_F_on_a_waterfall_row_and_on_a_flow_row():
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        from async_trace_tui.ui.widgets.waterfall import Waterfall
+
+        t = app.index.trace_index[bytes.fromhex(PAYMENTS_TRACE)]
+        await app.open_waterfall(t)
+        wf = app.query_one(Waterfall)
+        wf.move_cursor([app.index.name[r] for r in wf.spans].index("email publish"))
+        await app.action_open_flow()
+        pane = await flow_ready(app, pilot)
+        assert names(app, [pane.flow.start]) == [("payments-worker", "email publish")]
+        assert pane.flow.traces == 2 and pane.flow.async_hops == 1
+        # and F on the flow's last span opens that span's own flow
+        pane.waterfall.go_to_step(len(pane.flow.path) - 1)
+        await app.action_open_flow()
+        inner = await flow_ready(app, pilot)
+        assert inner is not pane and names(app, [inner.flow.start]) == [
+            ("email-worker", "email process")]
