@@ -18,7 +18,8 @@ into terminal output. Pilot's own waiting is not measured. Keys that cause no re
 counted apart. Prints p50 / p95 / max per key; the bar is p95 under 50 ms.
 
 Some keys answer at once and finish in a thread (regrouping thousands of rows, expanding a
-`+N more` node standing for thousands of calls: the tree shows it is updating meanwhile).
+`+N more` node standing for thousands of calls: the tree shows it is updating meanwhile; a
+Traces filter key that needs every span's text: "searching…" and the previous matches).
 For those, "final p95" is the time from the key to the screen update that shows the
 finished tree; for every other key it equals p95.
 
@@ -127,6 +128,7 @@ class Probe:
         self.final: dict[str, list[float]] = defaultdict(list)
         self.settling: float | None = None  # the key's t0, while its work goes on in a thread
         self.pane = None  # the dependencies pane, once there is one
+        self.table = None  # the Traces table
         self.no_repaint: dict[str, int] = defaultdict(int)
         self.order: list[str] = []
         on_event = app.on_event
@@ -156,10 +158,13 @@ class Probe:
         app._display = timed_display
 
     def busy(self) -> bool:
-        """Work for the last key still going on in a thread."""
+        """Work for the last key still going on in a thread (a tree, the Traces filter)."""
         if self.pane is None or not self.pane.is_mounted:
             self.pane = getattr(self.app, "deps_pane", None)  # a DOM query: not on every frame
-        return self.pane is not None and self.pane.updating
+        if self.table is None:
+            self.table = getattr(self.app, "traces_table", None)
+        return (self.pane is not None and self.pane.updating) or \
+            (self.table is not None and getattr(self.table, "searching", False))
 
     async def press(self, pilot, label: str, *keys: str) -> None:
         if label not in self.order:

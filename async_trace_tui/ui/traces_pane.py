@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from ..index import SpanIndex
 from ..sources import Source
-from ..views.search import Cancelled, SearchText, build_search
+from ..views.search import Cancelled, Pending, SearchText, build_search
 from ..views.short_ids import names_for
 from .store_pages import StorePages
 from .widgets.filter_input import FilterInput
@@ -96,7 +96,8 @@ class TracesPane(Vertical):
             return
         self._search_started = True
         self._update_status()
-        self._build_search(self.index)
+        # (what the index holds now, taken on this thread: in live mode it grows here)
+        self._build_search(self.index, Pending(self.index, 0))
 
     async def wait_search(self, timeout: float) -> bool:
         """Start the search worker and wait for it a little (the command palette's service
@@ -111,10 +112,10 @@ class TracesPane(Vertical):
         return True
 
     @work(thread=True, exclusive=True, group="trace-search", exit_on_error=False)
-    def _build_search(self, index: SpanIndex) -> None:
+    def _build_search(self, index: SpanIndex, rows: Pending) -> None:
         worker = get_current_worker()
         try:
-            search, svc_text, services = build_search(index, lambda: worker.is_cancelled)
+            search, svc_text, services = build_search(index, lambda: worker.is_cancelled, rows)
         except Cancelled:
             return
         self.post_message(self.SearchReady(search, svc_text, services))

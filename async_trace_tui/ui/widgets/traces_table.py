@@ -1,9 +1,12 @@
 """The Traces table: one row per trace, drawn with the Line API (only the rows on screen).
 
-Sorting keeps one index list per sort column (computed once, reversed for descending);
-filtering is a substring test over precomputed lower-case keys, so both answer at once
-with 100,000 traces. The full search text (every span's service, operation and attributes,
-views.search) arrives later from a worker: `set_search_texts`.
+Sorting keeps one index list per sort column (computed once, reversed for descending).
+The filter keeps a flag per row (views.search.TraceFilter): a key is answered at once when
+that is cheap (a query answered before, or few rows to look at again), else in a thread
+a slice at a time, the previous answer shown meanwhile with "searching…" in the status
+line; a newer key cancels it, and an answer for an older query is never shown. Until the
+full search text (every span's service, operation and attributes) arrives from a worker
+(`set_search_texts`), rows match on their root's service and operation.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.message import Message
+from textual.worker import Worker, get_current_worker
 
 from ...views.format import duration, safe_text, short_id, timestamp
-from ...views.search import RowFilter, SearchText
+from ...views.search import FilterJob, SearchText, TraceFilter, kept_rows, parse_query
 from ...views.short_ids import TraceIdNames
 from ...views.traces import SORT_KEYS
 from .line_list import LineList, fit, foreground
@@ -78,11 +82,12 @@ class PreparedRows:
     service column's width), computed ahead, e.g. in the loading thread, so that handing
     100,000 rows to the table and sorting them later costs the UI nothing."""
 
-    __slots__ = ("rows", "quick", "orders", "service_width")
+    __slots__ = ("rows", "quick", "trace_of", "orders", "service_width")
 
     def __init__(self, rows: Sequence[Any], all_orders: bool = True) -> None:
         self.rows = list(rows)
         self.quick = [f"{r.root_service}\n{r.root_operation}".lower() for r in self.rows]
+        self.trace_of = [_trace_of(r) for r in self.rows]
         self.orders = {key: sort_order(self.rows, key) for key in SORT_CYCLE} if all_orders else {}
         longest = max((cell_len(safe_text(s)) for s in {r.root_service for r in self.rows}),
                       default=0)
@@ -163,6 +168,23 @@ class TracesTable(LineList):
     class ViewChanged(Message):
         """Rows, sort or filter changed (for the status line)."""
 
+    class FilterDone(Message, bubble=False):
+        """A filter worked out in a thread (`generation` tells whether it still holds)."""
+
+        def __init__(self, generation: int, query: str, flags: bytearray | None,
+                     view: list[int] | None, order_key: tuple[Any, ...], rows: set[int]) -> None:
+            super().__init__()
+            self.rows = rows  # the rows (live growth) it looked at again
+            self.generation = generation
+            self.query = query
+            self.flags = flags
+            self.view = view
+            self.order_key = order_key
+
+    # At most about this many rows are looked at on the UI thread for a key; more go to a
+    # thread (class attribute: tests lower it to take that path on small data).
+    sync_rows = 5000
+
     def __init__(self, rows: Sequence[Any] = (), *, ascii: bool = False, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -179,8 +201,17 @@ class TracesTable(LineList):
         self._order: dict[str, list[int]] = {}
         self._view: list[int] = []
         self._search: SearchText | None = None  # every span's text, by trace index
-        self._row_filter: RowFilter | None = None  # made again when rows or texts change
-        self._services_text: list[str] | None = None  # "\x00svc\x00svc\x00" by trace index
+        self._trace_filter: TraceFilter | None = None  # made again when rows or texts change
+        self._trace_of: list[int] = []  # per row: its trace index (1 << 62: none known)
+        self._flags: bytearray | None = None  # per row: kept by the filter (None: no filter)
+        self._flags_query = ""  # what _flags answers (parse_query's normal form)
+        self._searching: str | None = None  # the query a thread is answering
+        self._unchecked: set[int] = set()  # rows to look at again (live growth) meanwhile
+        self._generation = 0  # bumped when an answer in the works no longer holds
+        self._worker: Worker[None] | None = None
+        self._rows_version = 0
+        self._views = _Views()  # kept rows in the current order, by query
+        self._failed = ""  # a query whose thread failed (said in the status line)
         self._service_w = 14
         self._id_names: TraceIdNames | None = None  # short trace ids that stay distinct
         self._id_w = 10
@@ -203,13 +234,12 @@ class TracesTable(LineList):
         current = self.current_row
         keep = current.trace_id if current is not None else None
         self.preview = preview
+        self._search = None
         self._set_rows(rows)
-        self._search = self._services_text = None
-        self._row_filter = None
         at = None
         if keep is not None:
             at = next((i for i, r in enumerate(self._rows) if r.trace_id == keep), None)
-        self._apply(keep=at)
+        self._refilter(keep=at)
 
     def _set_rows(self, rows: Sequence[Any] | PreparedRows) -> None:
         if not isinstance(rows, PreparedRows):
@@ -219,8 +249,11 @@ class TracesTable(LineList):
         self._order = dict(rows.orders)
         self._service_w = rows.service_width
         self._cell_cache = {}
-        self._row_filter = None
-        self._view = self._filtered(self._sorted())
+        self._rows_version += 1
+        self._trace_of = rows.trace_of
+        self._trace_filter = None
+        self._flags = None
+        self._view = self._sorted()
 
     def grow(self, updated: Sequence[tuple[int, Any]], added: Sequence[Any]) -> None:
         """Live mode: rows replaced in place (by their place in `all_rows`) and rows added.
@@ -229,22 +262,33 @@ class TracesTable(LineList):
             return
         keep = self._current_index()
         offset = self.cursor - int(self.scroll_offset.y) if keep is not None else None
-        rows, quick, cache = self._rows, self._quick, self._cell_cache
-        self._row_filter = None
+        rows, quick, cache, trace_of = self._rows, self._quick, self._cell_cache, self._trace_of
+        first_new = len(rows)
         for i, row in updated:
             rows[i] = row
             quick[i] = f"{row.root_service}\n{row.root_operation}".lower()
+            trace_of[i] = _trace_of(row)
             cache.pop(i, None)
         for row in added:
             rows.append(row)
             quick.append(f"{row.root_service}\n{row.root_operation}".lower())
+            trace_of.append(_trace_of(row))
+        self._rows_version += 1
         # The current order goes on from the last one (nearly sorted: cheap to sort again);
         # the others are made again when asked for.
         previous = self._order.get(self.sort_key)
         self._order = {}
         if previous is not None:
             self._order[self.sort_key] = sort_order(rows, self.sort_key, previous)
-        self._view = self._filtered(self._sorted())
+        if self._trace_filter is not None:
+            self._trace_filter.changed()
+        if self._flags is not None:  # new rows wait for their check; changed rows keep theirs
+            self._flags.extend(bytes(len(rows) - len(self._flags)))
+        if self._flags is not None or self._searching is not None:
+            self._unchecked.update(i for i, _row in updated)
+            self._unchecked.update(range(first_new, len(rows)))
+            self._recheck()
+        self._view = self._kept(self._flags_query if self._flags is not None else None)
         pos = 0
         if keep is not None:
             try:
@@ -259,13 +303,18 @@ class TracesTable(LineList):
             self._scroll_cursor_into_view(center=False)
         self.post_message(self.ViewChanged())
 
-    def set_search_texts(self, search: SearchText, services: list[str]) -> None:
-        """Per trace index: everything searchable, and the set of services as text."""
+    def set_search_texts(self, search: SearchText, services: list[str] | None = None) -> None:
+        """Every trace's searchable text (views.search.build_search; `services`, its
+        services per trace, are the search's own)."""
         self._search = search
-        self._services_text = services
-        self._row_filter = None
-        if self.filter_text:
-            self._apply(keep=self._current_index())
+        self._trace_filter = None
+        if parse_query(self.filter_text)[1] or self._searching is not None:
+            self._refilter(keep=self._current_index())
+
+    @property
+    def searching(self) -> bool:
+        """A thread is working out the filter (the rows shown answer an earlier one)."""
+        return self._searching is not None
 
     @property
     def has_search_texts(self) -> bool:
@@ -316,22 +365,39 @@ class TracesTable(LineList):
             order = self._order[self.sort_key] = sort_order(self._rows, self.sort_key)
         return order[::-1] if self.sort_reverse else order
 
-    def _filtered(self, order: list[int]) -> list[int]:
-        if self.remote:  # a store filtered them
-            return order
-        row_filter = self._row_filter
-        if row_filter is None:
-            search, services = self._search, self._services_text
-            trace_of: list[int] = []
-            if search is not None or services is not None:
-                # (rows of a store's page have no summary: they match on their root only)
-                trace_of = [r.summary.index if r.summary is not None else 1 << 62
-                            for r in self._rows]
-            row_filter = self._row_filter = RowFilter(trace_of, self._quick, search, services)
-        return row_filter.apply(order, self.filter_text)
+    def _order_key(self) -> tuple[Any, ...]:
+        return (self._rows_version, self.sort_key, self.sort_reverse, self.remote)
+
+    def _filter(self) -> TraceFilter:
+        tf = self._trace_filter
+        if tf is None:
+            tf = self._trace_filter = TraceFilter(self._trace_of, self._quick, self._search)
+        return tf
 
     def _apply(self, keep: int | None = None) -> None:
-        self._view = self._filtered(self._sorted())
+        self._show(self._kept(self._flags_query if self._flags is not None else None), keep)
+
+    def _kept(self, query: str | None, within: FilterJob | None = None) -> list[int]:
+        """The rows the answer to `query` (`_flags`) keeps (None: every row), in the
+        current order; made from the rows of the narrower answer `within` narrowed from
+        when they are known."""
+        flags = self._flags
+        if query is None or flags is None:
+            return self._sorted()
+        views = self._views
+        if views.key != self._order_key():
+            views.clear(self._order_key())
+        view = views.get(query, flags)
+        if view is None:
+            base = None
+            if within is not None and within.narrowed_from is not None:
+                base = views.get(within.narrowed_from, within.within)
+            view = kept_rows(base if base is not None else self._sorted(), flags)
+            views.put(query, flags, view)
+        return view
+
+    def _show(self, view: list[int], keep: int | None) -> None:
+        self._view = view
         pos = 0
         if keep is not None:
             try:
@@ -343,6 +409,114 @@ class TracesTable(LineList):
             self.refresh_rows()
             self._scroll_cursor_into_view(center=pos > 0)
         self.post_message(self.ViewChanged())
+
+    def _budget(self) -> float:
+        """Row checks a key may cost on this thread (all of them without an app to run a
+        thread in)."""
+        return self.sync_rows if self.is_mounted else float("inf")
+
+    def _refilter(self, keep: int | None) -> None:
+        """Answer the filter text anew: at once when cheap, else in a thread (the rows
+        shown meanwhile stay those of the last answer)."""
+        self._generation += 1
+        self._cancel_worker()
+        self._searching = None
+        self._unchecked.clear()
+        kind, arg = parse_query(self.filter_text)
+        if self.remote or (kind == "text" and not arg):  # (a store filtered them)
+            self._flags = None
+            self._apply(keep)
+            return
+        query = f"service:{arg}" if kind == "service" else arg
+        tf = self._filter()
+        job = tf.answer(query, tf.pending(), self._budget())
+        if job.flags is None:
+            self._searching = query
+            self._work(job)
+            self.post_message(self.ViewChanged())
+            return
+        self._answered(query, job.flags)
+        self._show(self._kept(query, job), keep)
+
+    def _recheck(self) -> None:
+        """Rows changed (live growth): look at them again, or answer anew when a thread
+        was answering a new query."""
+        if self._flags is None and self._searching is None:
+            return
+        self._generation += 1
+        self._cancel_worker()
+        tf = self._filter()
+        if self._flags is None or (self._searching is not None
+                                   and self._searching != self._flags_query):
+            query = self._searching or ""
+            job = tf.answer(query, tf.pending(), self._budget())  # a new query: all again
+        else:
+            query = self._flags_query
+            job = tf.answer(query, tf.pending(), self._budget(), sorted(self._unchecked),
+                            self._flags)
+        if job.flags is None:
+            self._searching = query
+            self._work(job)
+            return
+        self._unchecked.clear()
+        self._searching = None
+        self._answered(query, job.flags)  # (the caller shows the rows)
+
+    def _answered(self, query: str, flags: bytearray) -> None:
+        self._flags, self._flags_query = flags, query
+        self._filter().remember(query, flags)
+
+    def _cancel_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+
+    def _work(self, job: FilterJob) -> None:
+        generation, order, key = self._generation, self._sorted(), self._order_key()
+        rows = set(self._unchecked)
+
+        def run() -> None:
+            worker = get_current_worker()
+
+            def stale() -> bool:
+                return worker.is_cancelled or generation != self._generation
+
+            flags = view = None
+            try:
+                for _ in job.steps(stale):
+                    if stale():
+                        return
+                flags = job.flags
+                if flags is not None and len(flags) == len(order):
+                    view = kept_rows(order, flags)
+            except Exception:  # noqa: BLE001 - never a traceback: the status says it failed
+                flags = None
+            if not stale():
+                self.post_message(self.FilterDone(generation, job.query, flags, view, key, rows))
+
+        self._worker = self.run_worker(run, thread=True, group="traces-filter",
+                                       exit_on_error=False)
+
+    def on_traces_table_filter_done(self, message: FilterDone) -> None:
+        if message.generation != self._generation:
+            return  # a newer query or rows came since: never shown
+        self._worker = None
+        self._searching = None
+        self._unchecked.difference_update(message.rows)
+        keep = self._current_index()
+        if message.flags is None:  # failed: keep the rows that were shown, and say so
+            self._failed = message.query
+            self.post_message(self.ViewChanged())
+            return
+        self._answered(message.query, message.flags)
+        if message.view is not None and message.order_key == self._order_key():
+            if self._views.key != message.order_key:
+                self._views.clear(message.order_key)
+            self._views.put(message.query, message.flags, message.view)
+        self._show(self._kept(message.query), keep)
+        if self._unchecked:  # rows came while it worked
+            self._recheck()
+            self._apply(self._current_index())
 
     def sort_by(self, key: str, reverse: bool | None = None) -> None:
         if key not in SORT_KEYS:
@@ -362,7 +536,7 @@ class TracesTable(LineList):
             return
         keep = self._current_index()
         self.filter_text = query
-        self._apply(keep=keep)
+        self._refilter(keep)
 
     def action_cycle_sort(self) -> None:
         i = SORT_CYCLE.index(self.sort_key) if self.sort_key in SORT_CYCLE else -1
@@ -388,6 +562,14 @@ class TracesTable(LineList):
         parts = [f"{total:,} trace{'s' if total != 1 else ''}{' shown' if self.remote else ''}"]
         if self.filter_text.strip() and self.remote:
             parts.append(f"with a span matching {self.filter_text.strip()!r}")
+        elif self._searching is not None and self._flags is not None:
+            shown = self._flags_query
+            parts.append(f"{n:,} match{'es' if n != 1 else ''} for {shown!r}, "
+                         f"searching {self._searching!r}…")
+        elif self._searching is not None:
+            parts.append(f"searching {self._searching!r}…")
+        elif self._failed and self._failed == parse_query(self.filter_text)[1]:
+            parts.append(f"the search for {self._failed!r} failed")
         elif self.filter_text.strip():
             parts.append(f"{n:,} match{'es' if n != 1 else ''} for {self.filter_text.strip()!r}")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {arrow}")
@@ -447,6 +629,8 @@ class TracesTable(LineList):
         return self._style("dim")
 
     def empty_message(self) -> str:
+        if self._searching is not None:
+            return "searching…"
         if self._rows and self.filter_text.strip():
             return f"no trace matches {safe_text(self.filter_text.strip())!r}  (escape clears the filter)"
         return "no traces loaded yet" if not self._rows else ""
@@ -531,3 +715,35 @@ class TracesTable(LineList):
                 text, style = t, st
         segs.append(Segment(text, style))
         return segs
+
+
+def _trace_of(row: Any) -> int:
+    """A row's trace index, or past any (1 << 62) for a row without one (a store's page)."""
+    summary = getattr(row, "summary", None)
+    return summary.index if summary is not None else 1 << 62
+
+
+class _Views:
+    """Kept rows in one order (`key`), by query and the answer (flags) they were made
+    from: a key answered before (backspace) shows at once. Bounded by the rows held."""
+
+    LIMIT = 2_000_000
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] = ()
+        self._by_query: dict[str, tuple[bytearray, list[int]]] = {}
+
+    def clear(self, key: tuple[Any, ...] = ()) -> None:
+        self.key = key
+        self._by_query = {}
+
+    def get(self, query: str, flags: bytearray | None) -> list[int] | None:
+        got = self._by_query.get(query)
+        return got[1] if got is not None and got[0] is flags else None
+
+    def put(self, query: str, flags: bytearray, view: list[int]) -> None:
+        by = self._by_query
+        by.pop(query, None)
+        while by and sum(len(v) for _f, v in by.values()) + len(view) > self.LIMIT:
+            del by[next(iter(by))]  # the oldest
+        by[query] = (flags, view)
