@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -82,3 +83,45 @@ class CollectorHold:
         self.held = False
         if _resume():
             gc.collect()
+
+
+class GrowthFreeze:
+    """A heap that grows by objects that come to stay (live mode's index, batch after
+    batch) kept out of the collector's way: each full collection would walk every span's
+    ids and names again (a few hundred milliseconds at a million spans, the screen frozen
+    meanwhile), and there is nothing among them to free.
+
+    `grown()` after each growth freezes what is alive (cheap: the collector's lists are
+    moved, not walked). Freezing also keeps what happened to be alive then: cyclic
+    garbage made from it later (a finished request's objects) would never be freed, so
+    `sweep()` now and then puts everything back, collects once and freezes again; the
+    caller runs it when the user is not typing. `close()` gives everything back."""
+
+    SWEEP_SECONDS = 60.0  # at most this often, when the user pauses
+    FORCE_SECONDS = 300.0  # at least this often, whatever the user does
+
+    def __init__(self) -> None:
+        self.last_sweep = time.monotonic()
+        self.frozen = False
+
+    def grown(self) -> None:
+        gc.freeze()
+        self.frozen = True
+
+    def sweep(self, idle: bool, now: float | None = None) -> bool:
+        """Collect once if it is time (`idle`: the user has not pressed a key for a
+        while); True when it did."""
+        now = time.monotonic() if now is None else now
+        due = now - self.last_sweep
+        if not self.frozen or due < self.SWEEP_SECONDS or (not idle and due < self.FORCE_SECONDS):
+            return False
+        self.last_sweep = now
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        return True
+
+    def close(self) -> None:
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False

@@ -9,10 +9,11 @@ Attributes, events and link attributes stay in the source and are read again on 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right, insort
-from collections.abc import Collection, Iterable, Iterator
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import compress, count, islice, repeat
-from operator import eq, ne
+from operator import eq, gt, lt, ne
 from typing import Any, Protocol
 
 from .model import (
@@ -400,9 +401,39 @@ class SpanIndex:
 
     def children(self, row: int) -> list[int]:
         """Sync children of a span, by start time."""
+        if self._trace_kids is not None:
+            return self._kids_of_trace(self.trace[row]).get(row, []) if row >= 0 else []
         if self._children is None:
             self._children = self._child_map()
         return self._children.get(row, [])
+
+    # A growing index keeps no child map of every span (kept up to date it cost a third of
+    # an append, and a fifth of the memory): a trace's map is made when a view asks for
+    # it and made again once the trace has changed (its `trace_generation`).
+    _trace_kids: dict[int, tuple[int, dict[int, list[int]]]] | None = None
+    TRACE_KIDS_KEPT = 2000  # traces whose maps are kept (views look at a few at a time)
+
+    def _kids_of_trace(self, t: int) -> dict[int, list[int]]:
+        cache = self._trace_kids
+        assert cache is not None
+        gen = self.trace_generation[t]  # read first: an append meanwhile makes it stale
+        got = cache.get(t)
+        if got is not None and got[0] == gen:
+            return got[1]
+        parent = self.parent
+        kids: dict[int, list[int]] = {}
+        for row in self.spans_of(t):
+            p = parent[row]
+            if p >= 0:
+                kids.setdefault(p, []).append(row)
+        start = self.start
+        for lst in kids.values():
+            if len(lst) > 1:
+                lst.sort(key=start.__getitem__)
+        if len(cache) >= self.TRACE_KIDS_KEPT:
+            cache.clear()
+        cache[t] = (gen, kids)
+        return kids
 
     def _child_map(self) -> dict[int, list[int]]:
         kids: dict[int, list[int]] = {}
@@ -452,7 +483,8 @@ class SpanIndex:
         self._roots.clear()
         self.traces = self._summarise()  # roots changed
 
-    def spans_of(self, trace: int) -> list[int]:
+    def spans_of(self, trace: int) -> Sequence[int]:
+        """The trace's rows, ascending."""
         if self._trace_rows is None:
             rows: list[list[int]] = [[] for _ in self.trace_ids]
             for row, t in enumerate(self.trace):
@@ -460,7 +492,8 @@ class SpanIndex:
             self._trace_rows = rows
         return self._trace_rows[trace]
 
-    _trace_rows: list[list[int]] | None = None
+    # (a growing index keeps arrays: no int object per row, nothing for the collector)
+    _trace_rows: list[list[int]] | list[array[int]] | None = None
 
     def roots(self, trace: int) -> list[int]:
         """Spans of the trace with no loaded parent (true roots and orphans), by start."""
@@ -569,14 +602,16 @@ class SpanIndex:
         gen = self.generation
         touched = out.touched
         tmap = [self._trace_row(tid) for tid in batch.trace_ids]
-        dups = self._duplicates_of(batch, tmap)
-        if dups:
-            batch.drop_rows(dups)
-            out.duplicates = len(dups)
+        n0 = len(self.span_id)
+        registered = self._claim(batch.span_id, n0)
+        if not registered:
+            dups = self._duplicates_of(batch, tmap)
+            if dups:
+                batch.drop_rows(dups)
+                out.duplicates = len(dups)
         m = len(batch)
         if not m:
             return out
-        n0 = len(self.span_id)
         new = range(n0, n0 + m)
         # Columns, at C speed.
         self.trace.extend(array("l", map(tmap.__getitem__, batch.trace)))
@@ -593,7 +628,8 @@ class SpanIndex:
             self._block_first.append(block.first)
         trace, span_id, parent_id, start, end = self.trace, self.span_id, self.parent_id, \
             self.start, self.end
-        self._register(new)
+        if not registered:
+            self._register(new)
 
         # Parents: each new span's own, then the orphans that were waiting for one of them.
         # As in __init__: span id lookups at C speed, Python only for the exceptions (a
@@ -628,27 +664,12 @@ class SpanIndex:
                 awaiting[span_id[row]] = stay
         heads = self._break_new_cycles(new, adopted, n0)
 
-        # Structure caches that exist: children (by start), spans per trace, roots.
-        kids = self._children
-        if kids is not None:
-            for row in (*new, *adopted):
-                p = parent[row]
-                if p >= 0:
-                    lst = kids.get(p)
-                    if lst is None:
-                        kids[p] = [row]
-                    else:
-                        insort(lst, row, key=start.__getitem__)
-        per_trace = self._trace_rows
-        if per_trace is not None:
-            while len(per_trace) < len(self.trace_ids):
-                per_trace.append([])
-            for row in new:
-                per_trace[trace[row]].append(row)
-
-        # Summaries of the touched traces.
+        # Summaries and spans of the touched traces (children: see `children`).
         # A batch holds runs of one trace: take each run at once (bounds where the trace
         # column changes, min/max over slices).
+        per_trace = self._trace_rows
+        assert per_trace is not None
+        per_trace.extend(array("l") for _ in range(len(self.trace_ids) - len(per_trace)))
         sums = self.traces
         status = self.status
         tcol = trace[n0:]
@@ -656,6 +677,7 @@ class SpanIndex:
                   m]
         for lo, hi in zip(bounds, islice(bounds, 1, None)):
             t = tcol[lo]
+            per_trace[t].extend(range(n0 + lo, n0 + hi))
             sm = sums[t]
             a, z = min(start[n0 + lo:n0 + hi]), max(end[n0 + lo:n0 + hi])
             if not sm.spans:
@@ -732,16 +754,21 @@ class SpanIndex:
         return b, sorted(r for t in drop for r in self.spans_of(t))
 
     def _ensure_live(self) -> None:
-        """What growth keeps up to date, built once: the child map, spans per trace, the
-        orphans waiting for a parent and the links waiting for a target."""
+        """What growth keeps up to date, built once: spans per trace, the orphans waiting
+        for a parent and the links waiting for a target (children: see `children`)."""
         if self._live:
             return
         self._live = True
-        self.children(-1)
-        if self.trace_ids:
-            self.spans_of(0)
+        self.children(-1)  # settles parent loops of what is there (see _break_parent_cycles)
+        self._children = None
+        self._trace_kids = {}
+        if self._trace_rows is None:
+            per_trace = [array("l") for _ in self.trace_ids]
+            for row, t in enumerate(self.trace):
+                per_trace[t].append(row)
         else:
-            self._trace_rows = []
+            per_trace = [array("l", rows) for rows in self._trace_rows]
+        self._trace_rows = per_trace
         parent, parent_id = self.parent, self.parent_id
         for row in compress(count(), map((0).__gt__, parent)):
             pid = parent_id[row]
@@ -760,6 +787,21 @@ class SpanIndex:
             self.traces.append(TraceSummary(t, trace_id))
             self.trace_generation.append(0)
         return t
+
+    def _claim(self, span_ids: list[bytes], n0: int) -> bool:
+        """The common case at C speed: when no span id of the batch is known yet nor
+        repeated in it, register them as rows n0, n0+1... and return True; otherwise leave
+        the index as it was and return False (duplicates and reused ids are sorted out
+        one by one: `_duplicates_of`, `_register`)."""
+        by_span = self._by_span
+        before = len(by_span)
+        deque(map(by_span.setdefault, span_ids, count(n0)), maxlen=0)
+        if len(by_span) - before == len(span_ids):
+            return True
+        for sid in span_ids:  # take back what this call added (rows n0 on; none were)
+            if by_span.get(sid, -1) >= n0:
+                del by_span[sid]
+        return False
 
     def _duplicates_of(self, batch: IndexBuilder, tmap: list[int]) -> list[int]:
         """Rows of `batch` already in the index, or earlier in the batch."""
@@ -792,12 +834,42 @@ class SpanIndex:
         """Parent loops made by this batch (A's parent B, B's parent A, or an orphan
         adopted by its own descendant) become roots at their earliest span, as in
         `_break_parent_cycles`. Old rows' parents were a forest: a loop passes through a
-        new row, and through old ones only when some were adopted."""
+        new row, and through old ones only when some were adopted (then through one of
+        those)."""
+        if self._loops_among_new(n0):
+            return self._break_loops_from((*new, *adopted), adopted, n0)
+        return self._break_loops_from(tuple(adopted), adopted, n0) if adopted else []
+
+    def _loops_among_new(self, n0: int) -> bool:
+        """Whether the new rows' parents among themselves loop. A loop has a parent after
+        its child in the batch and one before: exporters write a trace's spans in one
+        order (the SDK: as they end, children first), so one of the two is missing and a
+        C-level pass or two says so. Otherwise each row's parent, its parent's parent...
+        by pointer jumping (each pass doubles the steps taken): every row reaches one
+        outside the batch, or none, unless there is a loop."""
+        got = self.parent[n0:]
+        m = len(got)
+        if not any(map(gt, got, range(n0, n0 + m))):  # every parent is earlier (or old)
+            return False
+        out = m  # "outside the batch": leads to itself
+        up = [p - n0 if p >= n0 else out for p in got]
+        if not any(map(lt, up, range(m))):  # every parent in the batch is later
+            return False
+        up.append(out)
+        for _ in range(m.bit_length() + 1):
+            if up.count(out) == m + 1:
+                return False
+            up = list(map(up.__getitem__, up))
+        return True
+
+    def _break_loops_from(self, firsts: Iterable[int], adopted: list[int], n0: int) -> list[int]:
+        """Walk up from each of `firsts`: a walk that comes back on itself is a loop,
+        broken at its earliest span (the loop's head becomes a root). Returns the heads."""
         parent, start = self.parent, self.start
         through_old = bool(adopted)
         ok: set[int] = set()
         heads: list[int] = []
-        for first in (*new, *adopted):
+        for first in firsts:
             path: dict[int, None] = {}
             x = first
             while x >= 0 and x not in ok and x not in path and (through_old or x >= n0):

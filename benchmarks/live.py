@@ -10,14 +10,19 @@ exporter does) sends every span to the real app (`create_app(live=...)`, run hea
 `App.run_test()` at 160x50, receivers on free loopback ports), once over OTLP/HTTP protobuf
 and once over OTLP/gRPC, each in a fresh process. Printed per protocol:
 
-  accepted spans/s : spans in the index / seconds from the first request to the last answer
+  accepted spans/s : spans sent / seconds from the first request to the last answer (and
+                     when the last of them was in the index: appends are batched)
   peak RSS         : of the receiving process (TUI included), against a fresh process that
                      loads the same spans from a file (the Collector's proto stream) -- the
                      floor measured in the same run
+  CPU per span     : CPU seconds (every thread) of the receiver while it takes every span,
+                     per span, against the file load's: the cost whatever else the shared
+                     machine runs; and the sender's
   key p95          : with the sender held to --key-rate spans/s (default 20,000), keys
-                     pressed in the Traces table (down, up, sort, filter): key event in ->
-                     rendered screen out, as benchmarks/ui.py measures it; the same keys with
-                     nothing arriving are the floor, measured in the same process
+                     pressed in the Traces table (down, down, up; the sort changed between
+                     rounds): key event in -> rendered screen out, as benchmarks/ui.py
+                     measures it; the same keys over the same table with nothing arriving are
+                     the floor, measured in the same process just before
 
 Targets (2-core machine): >= 100k spans/s accepted, key p95 < 50 ms during ingest, peak
 RSS within 1.5x of the file load. The machine is shared: say so when figures look noisy.
@@ -32,6 +37,7 @@ import json
 import os
 import random
 import resource
+import signal
 import struct
 import subprocess
 import sys
@@ -171,13 +177,39 @@ def send(proto: str, path: str, target: str, conns: int, rate: float) -> None:
         t.start()
     for t in threads:
         t.join()
-    print(json.dumps({"seconds": time.perf_counter() - began, "errors": errors[:3]}))
+    print(json.dumps({"seconds": time.perf_counter() - began, "errors": errors[:3],
+                      "cpu": cpu_seconds()}))
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread (user + system): the cost of the work
+    whatever else runs on the machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def profiler(where: str | None, name: str) -> subprocess.Popen | None:
+    """py-spy sampling this process (every thread, idle ones left out) into
+    where/name.txt (collapsed stacks), until told to stop (SIGINT)."""
+    if not where:
+        return None
+    exe = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return subprocess.Popen([exe, "record", "--pid", str(os.getpid()), "--format", "raw",
+                             "--rate", "200", "--threads", "--nonblocking",
+                             "-o", os.path.join(where, name + ".txt")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(spy: subprocess.Popen | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
 
 
 # -- the receiving app (a process of its own) ----------------------------------------------
 
 def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: float,
-            key_seconds: float) -> None:
+            key_seconds: float, profile: str | None = None) -> None:
     from ui import Probe, percentile
 
     from async_trace_tui.live import LiveConfig
@@ -210,17 +242,28 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
             while app.loading:
                 await pilot.pause(0.02)
             probe = Probe(app)
-            # 1. key floor: nothing arriving yet
-            await keys(pilot, probe, "idle", min(3.0, key_seconds))
-            # 2. all spans as fast as the receiver takes them
+            # 1. all spans as fast as the receiver takes them
+            spy = profiler(profile, proto)
+            cpu = cpu_seconds()
+            began = time.perf_counter()
             p = sender(0)
             while p.poll() is None:
                 await asyncio.sleep(0.05)
+            deadline = time.perf_counter() + 30
+            while len(app.index) < spans and time.perf_counter() < deadline:
+                await asyncio.sleep(0.01)  # answered, not all appended yet (FLUSH_SECONDS)
+            out["indexed_s"] = time.perf_counter() - began
+            out["cpu"] = cpu_seconds() - cpu
+            stop(spy)
             sent = json.loads(p.stdout.read())
             out["accept_s"] = sent["seconds"]
+            out["sender_cpu"] = sent["cpu"]
             out["errors"] = sent["errors"]
             out["indexed"] = len(app.index)
             out["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            # 2. key floor: the same table, nothing arriving
+            await asyncio.sleep(1.0)  # the last arrivals shown
+            await keys(pilot, probe, "idle", key_seconds)
             # 3. keys while --key-rate spans/s of new spans arrive
             p = sender(key_rate, more)
             await keys(pilot, probe, "ingest", key_seconds)
@@ -238,9 +281,11 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
 def file_floor(path: str) -> None:
     from async_trace_tui.loading import load
 
+    cpu = cpu_seconds()
     index, _ = load([path])
+    cpu = cpu_seconds() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"spans": len(index), "rss": rss}))
+    print(json.dumps({"spans": len(index), "rss": rss, "cpu": cpu}))
 
 
 def _child(argv: list[str]) -> None:
@@ -249,8 +294,9 @@ def _child(argv: list[str]) -> None:
         proto, path, target, conns, rate = rest
         send(proto, path, target, int(conns), float(rate))
     elif which == "receive":
-        proto, path, more, spans, conns, key_rate, key_seconds = rest
-        receive(proto, path, more, int(spans), int(conns), float(key_rate), float(key_seconds))
+        proto, path, more, spans, conns, key_rate, key_seconds, *profile = rest
+        receive(proto, path, more, int(spans), int(conns), float(key_rate), float(key_seconds),
+                profile[0] if profile else None)
     elif which == "file":
         file_floor(rest[0])
 
@@ -270,12 +316,18 @@ def main() -> int:
                     help="spans/s arriving while keys are timed (default 20,000)")
     ap.add_argument("--key-seconds", type=float, default=10.0)
     ap.add_argument("--protocols", default="http,grpc")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="py-spy the receiver while it takes every span: DIR/PROTOCOL.txt")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(args.child)
         return 0
-    directory = tempfile.mkdtemp(prefix="att-live-bench-")
+    with tempfile.TemporaryDirectory(prefix="att-live-bench-") as directory:
+        return bench(args, directory)
+
+
+def bench(args: argparse.Namespace, directory: str) -> int:
     path = os.path.join(directory, "requests.binpb")
     t = time.perf_counter()
     requests = generate(args.spans, path)
@@ -285,21 +337,26 @@ def main() -> int:
     more = os.path.join(directory, "more.binpb")  # other spans, for the keys under ingest
     generate(int(args.key_rate * args.key_seconds), more, seed=12)
     floor = _run("file", path)
-    print(f"floor: the same spans loaded from a file: {floor['rss'] / 1e6:.0f} MB peak RSS")
+    us = 1e6 / args.spans
+    print(f"floor: the same spans loaded from a file: {floor['rss'] / 1e6:.0f} MB peak RSS, "
+          f"{floor['cpu'] * us:.1f} µs CPU per span")
     worst = 0.0
     for proto in args.protocols.split(","):
         r = _run("receive", proto, path, more, str(args.spans), str(args.conns), str(args.key_rate),
-                 str(args.key_seconds))
+                 str(args.key_seconds), *([args.profile] if args.profile else []))
         assert r["indexed"] == args.spans == floor["spans"], (r, floor)
         rate = args.spans / r["accept_s"]
         mem = r["rss"] / floor["rss"]
         ki, kn = r["keys_idle"], r["keys_ingest"]
         print(f"{'OTLP/HTTP protobuf' if proto == 'http' else 'OTLP/gRPC':19s} "
               f"accepted {rate:9,.0f} spans/s ({r['accept_s']:.1f} s, {args.conns} connections, "
-              f"TUI running) | peak RSS {r['rss'] / 1e6:5.0f} MB = {mem:.2f}x the file load | "
+              f"TUI running; all in the index at {r['indexed_s']:.1f} s) | peak RSS {r['rss'] / 1e6:5.0f} MB = {mem:.2f}x the file load | "
               f"key p95 {kn['p95']:5.1f} ms at {args.key_rate:,.0f} spans/s "
               f"(p50 {kn['p50']:.1f}, max {kn['max']:.0f}, n={kn['n']}) vs {ki['p95']:.1f} ms idle"
               + (f" | errors {r['errors']}" if r["errors"] else ""))
+        print(f"{'':19s} CPU per span: receiver {r['cpu'] * us:.1f} µs "
+              f"({r['cpu'] * us / (floor['cpu'] * us):.1f}x the file load), "
+              f"sender {r['sender_cpu'] * us:.1f} µs")
         worst = max(worst, mem / 1.5, kn["p95"] / 50, 100_000 / rate)
     print(f"load average now {os.getloadavg()[0]:.1f}; worst against the targets "
           f"{worst:.2f}x (1.00 = on target)")

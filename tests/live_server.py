@@ -40,8 +40,10 @@ class LiveServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def on_loop(self, fn: Any) -> Any:
-        """Run `fn()` on the receiver's loop (where the index is written) and return it."""
+        """Run `fn()` on the receiver's loop (where the index is written) and return it,
+        once what was answered is in the index (appends are batched: Ingest.flush)."""
         async def run() -> Any:
+            self.ingest.flush()
             return fn()
 
         return self.call(run())

@@ -105,7 +105,8 @@ class Ingest:
         self._compacting = False
         # With no index yet (files still loading), hold batches rather than drop them.
         self.hold = False
-        self._held: list[IndexBuilder] = []
+        self._pending: list[IndexBuilder] = []  # accepted, not in the index yet
+        self._flush_at: asyncio.TimerHandle | None = None
 
     async def traces(self, body: bytes, fmt: str, label: str) -> Accepted:
         """Decode and store one ExportTraceServiceRequest (`fmt`: PROTO or JSON; the body
@@ -137,7 +138,7 @@ class Ingest:
         return batch, report
 
     def accept(self, batch: IndexBuilder, report: LoadReport) -> Accepted:
-        """On the event loop: count, append, tell the listeners."""
+        """On the event loop: count, queue for the index (see `flush`), answer."""
         failed = report.failed_files
         # Spans refused one by one are a partial success; a record refused whole (not
         # trace data, a resourceSpans that does not parse) with nothing else is a bad request.
@@ -154,41 +155,60 @@ class Ingest:
         stats = self.stats
         stats.requests += 1
         stats.rejected += rejected
-        if self.index is None or self._compacting:
-            if self.hold or self._compacting:
-                self._held.append(batch)
-            stats.add(len(batch))
-            return Accepted(len(batch), rejected, message)
-        spans = self._append(batch)
-        return Accepted(spans, rejected, message)
+        stats.add(len(batch))  # duplicates are taken back when appended
+        if len(batch) and (self.index is not None or self.hold):
+            self._pending.append(batch)
+            self._schedule_flush()
+        return Accepted(len(batch), rejected, message)
+
+    # -- into the index ----------------------------------------------------------------------
+
+    FLUSH_SECONDS = 0.1  # arrivals are appended together, at most this long after answering
+
+    def _schedule_flush(self) -> None:
+        if self._flush_at is None and self.index is not None and not self._compacting:
+            self._flush_at = asyncio.get_running_loop().call_later(self.FLUSH_SECONDS,
+                                                                   self.flush)
+
+    def flush(self) -> None:
+        """Append what was accepted since the last flush, on the event loop (the thread
+        that reads the index, so the UI never sees half an append), and tell the listeners
+        once. Requests are answered as soon as they are decoded (and saved); appending
+        them a few at a time costs the loop less than one at a time, and it is where the
+        listeners' work (the Traces table) is done."""
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        index = self.index
+        if index is None or self._compacting or not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        total = Arrivals()
+        touched = total.touched
+        for batch in pending:
+            arrivals = index.append(batch)
+            total.spans += arrivals.spans
+            total.duplicates += arrivals.duplicates
+            total.adopted += arrivals.adopted
+            for t, n in arrivals.touched.items():
+                touched[t] = touched.get(t, 0) + n
+        stats = self.stats
+        if total.duplicates:
+            stats.spans -= total.duplicates
+            stats.duplicates += total.duplicates
+            self.report.skip(DUPLICATES, "live", f"{total.duplicates:,} spans already "
+                             "received (same trace and span id)", count=total.duplicates)
+        self.report.spans = len(index)
+        self.report.traces = len(index.trace_ids)
+        for listener in self.listeners:
+            listener(total)
+        if len(index) > self.max_spans:
+            self._evict()
 
     def set_index(self, index: SpanIndex) -> None:
         """The index to grow from now on; batches held until it was there go in first."""
         self.index = index
-        held, self._held = self._held, []
-        for batch in held:
-            self.stats.spans -= len(batch)  # counted when held; counted again as appended
-            self._append(batch)
-            if self._compacting:  # that batch started another eviction: hold the rest
-                self._held.extend(held[held.index(batch) + 1:])
-                break
-
-    def _append(self, batch: IndexBuilder) -> int:
-        assert self.index is not None
-        stats = self.stats
-        arrivals = self.index.append(batch)
-        stats.add(arrivals.spans)
-        stats.duplicates += arrivals.duplicates
-        if arrivals.duplicates:
-            self.report.skip(DUPLICATES, "live", f"{arrivals.duplicates:,} spans already "
-                             "received (same trace and span id)", count=arrivals.duplicates)
-        self.report.spans = len(self.index)
-        self.report.traces = len(self.index.trace_ids)
-        for listener in self.listeners:
-            listener(arrivals)
-        if len(self.index) > self.max_spans:
-            self._evict()
-        return arrivals.spans
+        self.flush()
 
     # -- --max-spans -----------------------------------------------------------------------
 

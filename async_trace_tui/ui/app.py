@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -173,6 +173,11 @@ class TraceTuiApp(FlowTabs, App[None]):
         self._load()
         if self.live is not None:
             self.run_worker(self.live.start(), group="live", exit_on_error=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.live is not None and isinstance(event, events.Key):
+            self.live.key_pressed()  # (the collector's sweeps wait for a pause in typing)
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         if self.live is not None:

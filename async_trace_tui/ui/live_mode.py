@@ -9,11 +9,13 @@ second, for the traces touched since.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import Static
 
+from ..gcpause import GrowthFreeze
 from ..index import Arrivals, SpanIndex
 from ..live import BindError, Ingest, LiveConfig, Receivers
 from ..live.bind import shown
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 DEPS_TAB = "deps-tab"  # app.DEPS_TAB (not imported: app imports this module)
 
 REFRESH_SECONDS = 0.5
+TYPING_SECONDS = 3.0  # a key this recently: the user is at it (no collector sweep now)
 
 
 class LiveHeader(Static):
@@ -60,6 +63,8 @@ class LiveMode:
         self._deps_view: Any = None  # the view those were counted against
         self._deps_traces: set[int] = set()
         self._deps_missing: set[bytes] = set()  # trace ids of its missing nodes
+        self.gc = GrowthFreeze()
+        self._last_key = 0.0
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -75,6 +80,10 @@ class LiveMode:
     async def stop(self) -> None:
         await self.receivers.stop()
         self.ingest.close()
+        self.gc.close()
+
+    def key_pressed(self) -> None:
+        self._last_key = time.monotonic()
 
     def attach(self, index: SpanIndex) -> None:
         """The index to grow (files given on the command line are in it already)."""
@@ -125,6 +134,7 @@ class LiveMode:
         self._dirty.update(arrivals.touched)
         if self._deps_view is not None:
             self._count_for_deps(arrivals)
+        self.gc.grown()  # the new spans are here to stay
 
     def _count_for_deps(self, arrivals: Arrivals) -> None:
         index = self.index
@@ -174,6 +184,8 @@ class LiveMode:
         if not self.paused and self._dirty and self.index is not None:
             self._grow_table()
         self.refresh_header()
+        now = time.monotonic()
+        self.gc.sweep(idle=now - self._last_key > TYPING_SECONDS, now=now)
 
     def _grow_table(self) -> None:
         index = self.index
