@@ -1071,3 +1071,22 @@ async def test_the_details_panel_hides_narrows_widens_and_wraps_at_its_width(sam
         assert panel.outer_size.width > panel_width and tree.size.width >= 20
         assert max(cell_len(line) for line in panel.text.split("\n")) \
             <= panel.scrollable_content_region.width
+
+
+@run_async
+async def test_plus_stops_at_its_row_budget(sample, monkeypatch):
+    import async_trace_tui.ui.widgets.dep_tree as module
+
+    monkeypatch.setattr(module, "EXPAND_ALL_ROWS", 6)
+    async with run(sample, consumer_row(sample)) as pilot:
+        await pilot.pause()
+        pane = pane_of(pilot.app)
+        tree = pane.dep_tree
+        before = tree.line_count
+        tree.move_cursor(0)
+        tree.action_expand_all()  # already open below: as many rows as fit are added
+        await pilot.pause()
+        assert before < tree.line_count <= before + 6
+        assert tree.cursor_line == 0
+        tree.action_expand_all()  # again: nothing breaks at the limit
+        assert tree.line_count <= before + 12

@@ -23,7 +23,14 @@ from textual.widgets import Input
 
 from ..index import SpanIndex
 from ..sources import Source, failure
-from ..views.dependencies import SPAN, TRACE, DependencyView, DepNode, ViewOptions
+from ..views.dependencies import (
+    SPAN,
+    TRACE,
+    DependencyView,
+    DepNode,
+    ViewOptions,
+    warm_shapes,
+)
 from ..views.details import DetailsBuilder
 from ..views.glyphs import glyphs
 from ..views.group_keys import GroupKeyCollector, next_choice
@@ -456,7 +463,9 @@ class DependenciesPane(Widget):
         while stack:
             node = stack.pop()
             if id(node) in opened:
-                stack.extend(node.children())
+                kids = node.children()
+                warm_shapes(kids)
+                stack.extend(kids)
         return view, opened, cursor_path
 
     def _apply(self, build: _Build, view: DependencyView, opened: set[int],

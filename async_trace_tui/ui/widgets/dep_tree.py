@@ -36,6 +36,7 @@ from ...views.dependencies import (
     TRACE,
     DependencyView,
     DepNode,
+    warm_shapes,
 )
 from ...views.glyphs import ASCII, Glyphs, glyphs
 from ...views.labels import DEFAULT_STYLES, Parts, fit_parts, label_parts, styled
@@ -454,6 +455,7 @@ class DependencyTree(ScrollView, can_focus=True):
     def _make_in_thread(self, view: DependencyView, node: DepNode, make: _Make,
                         put: _Put) -> None:
         made = make(node)
+        warm_shapes(made)
         self.app.call_from_thread(self._made, view, node, made, put)
 
     def _made(self, view: DependencyView, node: DepNode, made: list[DepNode],
@@ -737,7 +739,8 @@ class DependencyTree(ScrollView, can_focus=True):
         self._changed()
 
     def action_expand_all(self) -> None:
-        """Open every node below the cursor (up to EXPAND_ALL_ROWS new rows)."""
+        """Open every node below the cursor, up to EXPAND_ALL_ROWS new rows: a node whose
+        children would pass that stays closed (enter opens it, in a thread when big)."""
         view = self.view
         if view is None or not self._lines:
             return
@@ -746,30 +749,40 @@ class DependencyTree(ScrollView, can_focus=True):
         budget = EXPAND_ALL_ROWS
         added = 0
         skipped = 0
-        stack = [self._lines[i].node]
+        top = self._lines[i].node
+        stack = [top]
         while stack:
             node = stack.pop()
             if node.kind in (MORE, MISSING, CYCLE):
                 continue
-            if not node.children_known:
-                room = budget - added
+            room = budget - added
+            if room <= 0:
+                skipped += 1 + len(stack)
+                break
+            if node.children_known:
+                kids = node.children()
+                if len(kids) > room and node is not top and self._open.get(id(node)) is not node:
+                    skipped += 1
+                    continue
+            else:
                 count = view.count_candidates(node, room + 1)
                 if not count:
                     continue
                 if count > room:
                     skipped += 1
                     continue
-            kids = node.children()
+                kids = node.children()
             if not kids:
                 continue
-            self._open[id(node)] = node
-            added += len(kids)
+            if self._open.get(id(node)) is not node:  # (rows shown already cost nothing)
+                self._open[id(node)] = node
+                added += len(kids)
             stack.extend(reversed(kids))
         self._replace_subtree(i)
         if skipped:
             self.post_message(self.Said(
-                f"Opened {added:,} rows; {skipped:,} node{'s' if skipped != 1 else ''} with too "
-                f"many to list at once stayed closed (enter opens one, + again goes deeper)."))
+                f"Opened {added:,} rows; the rest stayed closed ({EXPAND_ALL_ROWS:,} rows at "
+                f"most at once): + again on a closed row goes deeper, enter opens one."))
 
     def action_collapse_all(self) -> None:
         """Close the node under the cursor and everything open below it."""

@@ -28,7 +28,8 @@ from .dep_tree import _foreground
 from .paint import set_virtual_size, text_segments
 
 LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
-VALUE_MIN = 16  # cells a value needs beside its label; fewer, and it goes under it
+VALUE_MIN = 16  # cells a value keeps beside its label
+LABEL_MIN = 6  # cells of a label column worth having; narrower, values go under labels
 
 
 def value_lines(value: str) -> list[str]:
@@ -71,6 +72,8 @@ def _fold(line: str, width: int) -> list[str]:
                 end = cut + 1
         out.append(line[start:end].rstrip())
         start = end
+        while start < n and line[start] == " " and end - 1 >= 0 and line[end - 1] != " ":
+            start += 1  # a line broken inside a word: the next does not begin with its space
     return out
 
 
@@ -183,12 +186,15 @@ class DetailsPanel(ScrollView, can_focus=True):
             for chunk in _fold(head + rule * max(0, width - cell_len(head)), width):
                 lines.append(Text(chunk, style=section_style))
             labels = ["  " * f.indent + safe_text(f.label) for f in section.fields]
-            col = min(LABEL_MAX, max((cell_len(x) for x in labels), default=0))
-            value_width = width - col - 1
-            stacked = value_width < min(VALUE_MIN, width // 2)
+            # The label column leaves a value VALUE_MIN cells; longer labels get a line of
+            # their own, and a panel too narrow for two columns puts each value under its
+            # label, indented.
+            col = min(LABEL_MAX, max((cell_len(x) for x in labels), default=0),
+                      width - 1 - VALUE_MIN)
+            stacked = width - 1 - VALUE_MIN < LABEL_MIN
             if stacked:
-                # Too narrow for two columns: each value under its label, indented.
-                col, value_width = 1, max(1, width - 2)
+                col = 1
+            value_width = max(1, width - col - 1)
             for f, label in zip(section.fields, labels, strict=True):
                 tone = self._tone(f.tone)
                 values = [part for line in value_lines(f.value) for part in _fold(line, value_width)]
