@@ -155,7 +155,7 @@ async def test_services_in_help_and_palette():
         assert "m" in dict(sections["Everywhere"])
         actions = {name: (keys, run) for name, keys, run in app.palette_actions()}
         assert [k for name, (k, _) in actions.items() if name.startswith("Services")] == [
-            "key m", "key s", "key /"]
+            "key m", "key s", "key /", "key g"]
         app.action_show_traces()
         await settled(pilot, lambda: app.traces_table.has_focus)
         await next(run for name, (_, run) in actions.items()
@@ -178,6 +178,42 @@ async def test_map_by_resource_key_in_the_tab():
         pane = await services_shown(app, pilot)
         names = [s.name for s in pane.service_map.services]
         assert "payments-worker-84f6d9c7b-9lpkd" in names and len(names) == 5
+
+
+@run_async
+async def test_g_regroups_the_map_by_a_resource_key_picked_by_typing():
+    from async_trace_tui.ui.widgets.group_picker import GroupPicker
+
+    app = create_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await services_shown(app, pilot)
+        assert len(pane.service_map.services) == 5
+        await pilot.press("g")
+        await settled(pilot, lambda: isinstance(app.screen, GroupPicker))
+        picker = app.screen
+        assert picker.choices[0] == "service"
+        assert "resource:deployment.environment" in picker.choices
+        assert "resource:service.name" not in picker.choices
+        await pilot.press(*"deploy")
+        assert picker.highlighted == "resource:deployment.environment"
+        await pilot.press("enter")
+        await settled(pilot, lambda: pane.service_map.by == "resource:deployment.environment")
+        # the sample's five services all run in `demo`: one group, its async edge to itself
+        assert [s.name for s in pane.service_map.services] == ["demo"]
+        assert [(e.source, e.target, e.kind) for e in pane.service_map.edges] == [
+            ("demo", "demo", "async")]
+        await settled(pilot, lambda: pane.table.has_focus)
+        status = str(pane.query_one("#services-status").render())
+        assert "by resource:deployment.environment" in status and "1 group" in status
+        await pilot.press("g", "escape")  # escape leaves the grouping as it was
+        await settled(pilot, lambda: not isinstance(app.screen, GroupPicker))
+        assert pane.by == "resource:deployment.environment" and not pane.building
+        await pilot.press("g")
+        await settled(pilot, lambda: isinstance(app.screen, GroupPicker))
+        assert app.screen.highlighted == "resource:deployment.environment"  # the current one
+        await pilot.press(*"service", "enter")
+        await settled(pilot, lambda: pane.service_map.by == "service")
+        assert len(pane.service_map.services) == 5
 
 
 @run_async

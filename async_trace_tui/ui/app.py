@@ -578,6 +578,11 @@ class TraceTuiApp(FlowTabs, App[None]):
             pane.close_pairs()
             pane.table.action_cycle_sort()
 
+    async def action_services_group(self) -> None:
+        await self.action_show_services()
+        if (pane := self.services_pane) is not None:
+            pane.action_pick_grouping()
+
     async def action_services_filter(self) -> None:
         switching = self._active_tab() != SERVICES_TAB
         await self.action_show_services()
@@ -660,6 +665,8 @@ class TraceTuiApp(FlowTabs, App[None]):
              self.action_show_services),
             ("Services: sort by the next column", "key s", self.action_services_sort),
             ("Services: filter by service", "key /", self.action_services_filter),
+            ("Services: map by service or a resource attribute", "key g",
+             self.action_services_group),
             *[(title, key, functools.partial(self._with_deps, what))
               for title, key, what in DEPENDENCIES_PALETTE],
             ("Tabs: close the waterfall tab", "key w", self.action_close_tab),

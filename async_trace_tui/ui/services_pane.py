@@ -27,8 +27,9 @@ from ..sources import SourceError
 from ..views.format import safe_text
 from ..views.map_layout import MapDrawing, draw_map
 from ..views.render_map import MARKS
-from ..views.service_map import MapEdge, ServiceMap, SpanPair, build_map
+from ..views.service_map import MapEdge, ServiceMap, SpanPair, build_map, map_groupings
 from .widgets.filter_input import FilterInput
+from .widgets.group_picker import GroupPicker
 from .widgets.map_drawing import MapDrawingView
 from .widgets.pair_list import PairList
 from .widgets.service_table import ServiceTable
@@ -40,6 +41,7 @@ FILTER_HELP = "service name · esc clears"
 class ServicesPane(Vertical):
     BINDINGS = [
         Binding("slash", "start_filter", "Filter"),
+        Binding("g", "pick_grouping", "Map by"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -138,7 +140,7 @@ class ServicesPane(Vertical):
         map on screen was made; True when a build started."""
         if index is not None:
             self.index = index
-        if self.building or (self.service_map is not None
+        if self.building or (self.service_map is not None and self.service_map.by == self.by
                              and (self.compute is not None
                                   or (self._built_rows == len(self.index)
                                       and self.service_map.index is self.index))):
@@ -172,8 +174,8 @@ class ServicesPane(Vertical):
         self.table.set_map(m.service_map)
         self._fit_drawing()
         self._update_status()
-        if self.index is not m.index or len(self.index) != m.rows:
-            self.refresh_map()  # the index moved on while this map was made
+        if self.index is not m.index or len(self.index) != m.rows or m.service_map.by != self.by:
+            self.refresh_map()  # the index (or the grouping) moved on while this map was made
 
     def on_services_pane_map_failed(self, m: MapFailed) -> None:
         """The store could not make the map: one line, and m tries again."""
@@ -247,6 +249,27 @@ class ServicesPane(Vertical):
         self.refresh_bindings()
         self._update_status()
 
+    # -- grouping -------------------------------------------------------------------------
+
+    def action_pick_grouping(self) -> None:
+        """`g`: what the map's boxes are (service, or a resource attribute such as
+        k8s.namespace.name), picked from the keys of the loaded spans' resources."""
+        def chosen(choice: str | None) -> None:
+            if choice is not None and choice != self.by:
+                self.regroup(choice)
+            self.focus_main()
+
+        self.app.push_screen(GroupPicker(map_groupings(self.index), self.by, title="Map by",
+                                         placeholder="service, resource:KEY"), chosen)
+
+    def regroup(self, by: str) -> None:
+        """The map again, grouped by `by` (in a thread; the old map stays until it lands)."""
+        self.by = by
+        if self.pairs_edge is not None:
+            self.close_pairs()
+        self.refresh_map()
+        self._update_status()
+
     # -- filter and back ------------------------------------------------------------------
 
     def action_start_filter(self) -> None:
@@ -298,11 +321,13 @@ class ServicesPane(Vertical):
         elif self.pairs_edge is not None:
             text.append(f"enter opens the dependencies view on the pair's effect{dot}esc back")
         else:
+            if self.service_map.by != "service":
+                text.append(f"by {safe_text(self.service_map.by)}{dot}", "bold")
             text.append(self.table.describe())
             grown = 0 if self.compute is not None else len(self.index) - self._built_rows
             if self.building:
                 text.append(f" {dot} updating{more}")
             elif grown > 0:
                 text.append(f" {dot} {grown:,} new spans since: m updates", "bold")
-            text.append(f"   enter span pairs{dot}s/S sort{dot}/ filter")
+            text.append(f"   enter span pairs{dot}s/S sort{dot}/ filter{dot}g map by")
         self.query_one("#services-status", Static).update(text, layout=False)

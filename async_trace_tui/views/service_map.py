@@ -81,6 +81,18 @@ def parse_by(spec: str) -> str:
     raise MapSpecError(f"unknown map grouping {spec!r}: use service or resource:KEY")
 
 
+def map_groupings(index: SpanIndex) -> list[str]:
+    """What a map can be grouped by, for a picker: `service`, then `resource:KEY` for every
+    resource attribute key of the loaded spans, the keys on the most spans first (ties by
+    name). One pass over the blocks (resources are shared), not over the spans."""
+    spans: dict[str, int] = {}
+    for first, end, block in index.block_runs():
+        for key in block.resource.attributes:
+            if key != "service.name":
+                spans[key] = spans.get(key, 0) + end - first
+    return ["service", *(f"resource:{k}" for k in sorted(spans, key=lambda k: (-spans[k], k)))]
+
+
 def value_text(value: Any) -> str:
     """A resource attribute value as a group name (rule 1)."""
     if isinstance(value, str):

@@ -63,18 +63,20 @@ class GroupPicker(ModalScreen[str | None]):
     }
     """
 
-    def __init__(self, choices: list[str], current: str) -> None:
+    def __init__(self, choices: list[str], current: str, *, title: str = "Group by",
+                 placeholder: str = "operation, service, none, attr:KEY, resource:KEY") -> None:
         super().__init__()
         self.choices = list(choices)
         self.current = current
+        self.title_text = title
+        self.placeholder = placeholder
         self.shown: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
-            yield Static(Text("Group by  (type to narrow · enter chooses · esc cancels)"),
+            yield Static(Text(f"{self.title_text}  (type to narrow · enter chooses · esc cancels)"),
                          id="picker-title")
-            yield Input(placeholder="operation, service, none, attr:KEY, resource:KEY",
-                        id="picker-input")
+            yield Input(placeholder=self.placeholder, id="picker-input")
             yield OptionList(id="picker-list")
 
     @property
