@@ -16,8 +16,12 @@ and once over OTLP/gRPC, each in a fresh process. Printed per protocol:
                      loads the same spans from a file (the Collector's proto stream) -- the
                      floor measured in the same run
   CPU per span     : CPU seconds (every thread) of the receiver while it takes every span,
-                     per span, against the file load's: the cost whatever else the shared
-                     machine runs; and the sender's
+                     per span, against the file load's and against the bare decode + append
+                     of the same requests (one thread, no server, no UI: the floor of this
+                     design, also printed as the spans/s one core could take): the cost
+                     whatever else the shared machine runs; and the sender's. Then where
+                     the receiver's CPU went (decoding thread; on the loop: appends, screen
+                     refreshes, the rest) and the longest append / refresh on the loop
   key p95          : with the sender held to --key-rate spans/s (default 20,000), keys
                      pressed in the Traces table (down, down, up; the sort changed between
                      rounds): key event in -> rendered screen out, as benchmarks/ui.py
@@ -236,6 +240,8 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
             table.sort_by("spans" if table.sort_key == "start" else "start")
             await asyncio.sleep(0.05)
 
+    parts = Parts()
+
     async def run() -> None:
         app = create_app([], live=config)
         async with app.run_test(size=(160, 50)) as pilot:
@@ -244,6 +250,7 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
             probe = Probe(app)
             # 1. all spans as fast as the receiver takes them
             spy = profiler(profile, proto)
+            parts.reset()
             cpu = cpu_seconds()
             began = time.perf_counter()
             p = sender(0)
@@ -254,6 +261,7 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
                 await asyncio.sleep(0.01)  # answered, not all appended yet (FLUSH_SECONDS)
             out["indexed_s"] = time.perf_counter() - began
             out["cpu"] = cpu_seconds() - cpu
+            out["parts"] = parts.result()
             stop(spy)
             sent = json.loads(p.stdout.read())
             out["accept_s"] = sent["seconds"]
@@ -278,6 +286,69 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
     print(json.dumps(out))
 
 
+class Parts:
+    """Where the receiver's CPU goes: time.thread_time() (CPU of the calling thread, GIL
+    waits left out) of the decoding thread's work per request, and of the event loop's
+    appends (Ingest.flush) and screen updates (LiveMode.refresh), with the longest single
+    call of each on the loop (what a key pressed meanwhile waits for). The rest of the
+    loop thread's CPU is the protocol (HTTP framing / gRPC), Textual's rendering and the
+    hand-offs between threads."""
+
+    def __init__(self) -> None:
+        from async_trace_tui.live.ingest import Ingest
+        from async_trace_tui.ui.live_mode import LiveMode
+
+        self.reset()
+        for cls, name, key in ((Ingest, "_decode", "decode"), (Ingest, "flush", "append"),
+                               (LiveMode, "refresh", "refresh")):
+            setattr(cls, name, self._timed(getattr(cls, name), key))
+
+    def reset(self) -> None:
+        self.cpu = {"decode": 0.0, "append": 0.0, "refresh": 0.0}
+        self.walls: dict[str, list[float]] = {"append": [], "refresh": []}
+        self.loop_cpu = time.thread_time()
+
+    def _timed(self, fn, key: str):
+        def timed(*a, **k):
+            c, w = time.thread_time(), time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.cpu[key] += time.thread_time() - c
+                if key in self.walls:
+                    self.walls[key].append(time.perf_counter() - w)
+        return timed
+
+    def result(self) -> dict:
+        out = dict(self.cpu)
+        out["loop"] = time.thread_time() - self.loop_cpu  # (called on the loop's thread)
+        for key, walls in self.walls.items():
+            walls = sorted(walls) or [0.0]
+            out[f"{key}_calls"] = len(self.walls[key])
+            out[f"{key}_median_ms"] = walls[len(walls) // 2] * 1000
+            out[f"{key}_max_ms"] = walls[-1] * 1000
+        return out
+
+
+def decode_floor(path: str) -> None:
+    """The bare work with no server and no UI: decode every request with the receiver's
+    loader, then append each to a growing index, in one thread."""
+    from async_trace_tui.index import SpanIndex
+    from async_trace_tui.loading import decode
+    from async_trace_tui.loading.report import LoadReport
+    from async_trace_tui.loading.sniff import PROTO
+
+    bodies = read_requests(path)
+    cpu = cpu_seconds()
+    batches = [decode(b, "request", LoadReport(), fmt=PROTO)[0] for b in bodies]
+    decoded = cpu_seconds()
+    index = SpanIndex.empty()
+    for batch in batches:
+        index.append(batch)
+    print(json.dumps({"spans": len(index), "decode": decoded - cpu,
+                      "append": cpu_seconds() - decoded}))
+
+
 def file_floor(path: str) -> None:
     from async_trace_tui.loading import load
 
@@ -299,6 +370,8 @@ def _child(argv: list[str]) -> None:
                 profile[0] if profile else None)
     elif which == "file":
         file_floor(rest[0])
+    elif which == "decode":
+        decode_floor(rest[0])
 
 
 def _run(*args: str) -> dict:
@@ -314,7 +387,7 @@ def main() -> int:
     ap.add_argument("--conns", type=int, default=4, help="connections at once (default 4)")
     ap.add_argument("--key-rate", type=float, default=20_000,
                     help="spans/s arriving while keys are timed (default 20,000)")
-    ap.add_argument("--key-seconds", type=float, default=10.0)
+    ap.add_argument("--key-seconds", type=float, default=20.0)
     ap.add_argument("--protocols", default="http,grpc")
     ap.add_argument("--profile", metavar="DIR",
                     help="py-spy the receiver while it takes every span: DIR/PROTOCOL.txt")
@@ -340,6 +413,11 @@ def bench(args: argparse.Namespace, directory: str) -> int:
     us = 1e6 / args.spans
     print(f"floor: the same spans loaded from a file: {floor['rss'] / 1e6:.0f} MB peak RSS, "
           f"{floor['cpu'] * us:.1f} µs CPU per span")
+    bare = _run("decode", path)
+    print(f"floor: the same requests decoded and appended to an index, one thread, no server "
+          f"nor UI: {bare['decode'] * us:.1f} + {bare['append'] * us:.1f} µs CPU per span "
+          f"(decode + append) = at most {args.spans / (bare['decode'] + bare['append']):,.0f} "
+          f"spans/s on one core")
     worst = 0.0
     for proto in args.protocols.split(","):
         r = _run("receive", proto, path, more, str(args.spans), str(args.conns), str(args.key_rate),
@@ -356,7 +434,16 @@ def bench(args: argparse.Namespace, directory: str) -> int:
               + (f" | errors {r['errors']}" if r["errors"] else ""))
         print(f"{'':19s} CPU per span: receiver {r['cpu'] * us:.1f} µs "
               f"({r['cpu'] * us / (floor['cpu'] * us):.1f}x the file load), "
-              f"sender {r['sender_cpu'] * us:.1f} µs")
+              f"sender {r['sender_cpu'] * us:.1f} µs; against the bare decode + append "
+              f"{r['cpu'] / (bare['decode'] + bare['append']):.1f}x")
+        pt = r["parts"]
+        print(f"{'':19s} of which: decode {pt['decode'] * us:.1f} µs (thread), on the loop: "
+              f"append {pt['append'] * us:.1f} µs, screen refresh {pt['refresh'] * us:.2f} µs, "
+              f"the rest (protocol, rendering, hand-offs) "
+              f"{(pt['loop'] - pt['append'] - pt['refresh']) * us:.1f} µs; longest on the loop: "
+              f"append {pt['append_max_ms']:.0f} ms (median {pt['append_median_ms']:.1f}, "
+              f"{pt['append_calls']} calls), refresh {pt['refresh_max_ms']:.0f} ms (median "
+              f"{pt['refresh_median_ms']:.1f}, {pt['refresh_calls']} calls)")
         worst = max(worst, mem / 1.5, kn["p95"] / 50, 100_000 / rate)
     print(f"load average now {os.getloadavg()[0]:.1f}; worst against the targets "
           f"{worst:.2f}x (1.00 = on target)")
