@@ -43,7 +43,7 @@ class LiveServer:
         """Run `fn()` on the receiver's loop (where the index is written) and return it,
         once what was answered is in the index (appends are batched: Ingest.flush)."""
         async def run() -> Any:
-            self.ingest.flush()
+            self.ingest.flush_all()
             return fn()
 
         return self.call(run())

@@ -168,6 +168,11 @@ class LiveMode:
     def deps_new(self) -> int:
         return self._deps_new
 
+    @property
+    def watching(self) -> object:
+        """The dependencies view that arrivals are counted against (None: none yet)."""
+        return self._deps_view
+
     # -- the screen --------------------------------------------------------------------------
 
     def toggle_pause(self) -> None:

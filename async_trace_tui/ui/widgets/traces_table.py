@@ -11,7 +11,9 @@ full search text (every span's service, operation and attributes) arrives from a
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import filterfalse
 from operator import attrgetter
 from typing import Any
 
@@ -61,19 +63,70 @@ _SORT_FIELDS = {
 }
 
 
-def sort_order(rows: Sequence[Any], key: str, start: list[int] | None = None) -> list[int]:
-    """Indices of `rows` in the order of views.traces.SORT_KEYS[key], ascending. `start`,
-    an earlier order of the first rows, makes sorting a grown list cheap (runs survive)."""
+def sort_order(rows: Sequence[Any], key: str) -> list[int]:
+    """Indices of `rows` in the order of views.traces.SORT_KEYS[key], ascending."""
     field, then = _SORT_FIELDS[key]
-    if start is not None and then is None:
-        order = [*start, *range(len(start), len(rows))]
-    else:
-        order = list(range(len(rows)))
+    order = list(range(len(rows)))
     if then is not None:
         second = list(map(attrgetter(then), rows))
         order.sort(key=second.__getitem__)
     first = list(map(attrgetter(field), rows))
     order.sort(key=first.__getitem__)  # stable: ties keep the tie-breaker's order
+    return order
+
+
+def grown_order(rows: Sequence[Any], key: str, order: list[int], moved: dict[int, Any],
+                first_new: int) -> list[int]:
+    """`order` (ascending by SORT_KEYS[key], of the rows before `first_new`) brought up to
+    date after live growth: the rows `moved` (row -> its key before: it changed) taken out
+    and put back, with the rows from `first_new` on, where they now belong. A few rows
+    cost O(log n) key lookups each and a move of the list's memory; many (a good part of
+    n) cost one pass over it, and a full sort of the nearly sorted list only when more.
+    Live spans mostly come in time order: by start time new traces just go on the end."""
+    field, then = _SORT_FIELDS[key]
+    get = attrgetter(field) if then is None else attrgetter(field, then)
+    of = rows.__getitem__
+
+    def value(i: int) -> Any:
+        return get(of(i))
+
+    n = len(order)
+    few = max(16, n >> 12)  # below this many, one at a time beats a pass over the list
+    if len(moved) <= few:
+        def was(i: int) -> Any:  # the order is still by the moved rows' keys before
+            return moved[i] if i in moved else get(of(i))
+
+        for i, old in moved.items():
+            del order[order.index(i, bisect_left(order, old, key=was))]  # (among equal
+            # keys: a search at C speed)
+    elif moved:
+        order = list(filterfalse(moved.__contains__, order))
+    new = sorted([*moved, *range(first_new, len(rows))], key=value)
+    if not new:
+        return order
+    # Those that go after every row go on the end, the others (late spans mostly) in.
+    cut = bisect_left(new, value(order[-1]), key=value) if order else 0
+    tail = new[cut:]
+    del new[cut:]
+    n = len(order)
+    if len(new) <= few:
+        for i in new:
+            order.insert(bisect_right(order, value(i), key=value), i)
+    elif len(new) * n.bit_length() * 4 > n:
+        order.extend(new)
+        keys = list(map(get, rows))
+        order.sort(key=keys.__getitem__)
+    else:
+        out: list[int] = []
+        lo = 0
+        for i in new:  # ascending: each goes after the one before
+            at = bisect_right(order, value(i), lo, key=value)
+            out.extend(order[lo:at])
+            out.append(i)
+            lo = at
+        out.extend(order[lo:])
+        order = out
+    order.extend(tail)
     return order
 
 
@@ -264,7 +317,13 @@ class TracesTable(LineList):
         offset = self.cursor - int(self.scroll_offset.y) if keep is not None else None
         rows, quick, cache, trace_of = self._rows, self._quick, self._cell_cache, self._trace_of
         first_new = len(rows)
+        field, then = _SORT_FIELDS[self.sort_key]
+        get = attrgetter(field) if then is None else attrgetter(field, then)
+        moved: dict[int, Any] = {}
         for i, row in updated:
+            old = get(rows[i])
+            if old != get(row):
+                moved[i] = old
             rows[i] = row
             quick[i] = f"{row.root_service}\n{row.root_operation}".lower()
             trace_of[i] = _trace_of(row)
@@ -274,12 +333,13 @@ class TracesTable(LineList):
             quick.append(f"{row.root_service}\n{row.root_operation}".lower())
             trace_of.append(_trace_of(row))
         self._rows_version += 1
-        # The current order goes on from the last one (nearly sorted: cheap to sort again);
+        # The current order goes on from the last one (the rows put in where they belong);
         # the others are made again when asked for.
         previous = self._order.get(self.sort_key)
         self._order = {}
         if previous is not None:
-            self._order[self.sort_key] = sort_order(rows, self.sort_key, previous)
+            self._order[self.sort_key] = grown_order(rows, self.sort_key, previous, moved,
+                                                     first_new)
         if self._trace_filter is not None:
             self._trace_filter.changed()
         if self._flags is not None:  # new rows wait for their check; changed rows keep theirs
