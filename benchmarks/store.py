@@ -17,6 +17,10 @@ the first first-screen after the session opened is shown apart (the engine's cac
   reverse link   who links to a producer span (a link's SpanId among its trace's, -1 h/+24 h)
   consumer view  a batch consumer's trace expanded (its spans, its producers' traces) and
                  its dependencies view built with the initial expansion
+  by spans       the Traces table's first page in another order (spans, most first): the
+                 window grouped whole
+  service map    --map's SQL aggregates over the window (services, sync/async pairs)
+  default trace  busiest_trace(): the trace --print/--json/the TUI open when none is named
 Floors in the same run, through the same backend: `SELECT 1`, and the cheapest newest-first
 read there is (the trace ids of the window's newest 1000 spans, ORDER BY Timestamp LIMIT).
 Targets: first screen < 1 s, trace and reverse link < 100 ms, consumer view < 500 ms.
@@ -227,6 +231,13 @@ def run(args: argparse.Namespace, path: str) -> int:
         view_times.append(time.perf_counter() - t0)
         src.close()
 
+    def window_query(ask):
+        def once(i: int) -> None:
+            src = source()
+            ask(src)
+            src.close()
+        return once
+
     by_id_times: list[float] = []
     reverse_times: list[float] = []
     view_times: list[float] = []
@@ -234,6 +245,10 @@ def run(args: argparse.Namespace, path: str) -> int:
     timed(by_id, args.repeat)
     timed(reverse, args.repeat)
     timed(consumer_view, args.repeat)
+    by_spans, _ = timed(window_query(lambda s: s.trace_rows(sort="spans", reverse=True)),
+                        args.repeat)
+    map_time, _ = timed(window_query(lambda s: s.service_map_json("service")), args.repeat)
+    busiest, _ = timed(window_query(lambda s: s.busiest_trace()), args.repeat)
     hold.close()
     med = statistics.median
     print(f"first screen ({rows_seen[0]} traces, newest first, 1 h window): {fs * 1e3:.0f} ms "
@@ -245,6 +260,10 @@ def run(args: argparse.Namespace, path: str) -> int:
           f"SELECT 1   (target < 100 ms)")
     print(f"consumer view: {med(view_times) * 1e3:.1f} ms (its trace, 5 producers' traces, view) "
           f"  (target < 500 ms)")
+    for label, t in (("by spans:     ", by_spans), ("service map:  ", map_time),
+                     ("default trace:", busiest)):
+        print(f"{label} {t * 1e3:.1f} ms = {t / floor_rt:.0f}x SELECT 1, "
+              f"{t / floor_newest:.1f}x the newest-spans floor")
     probe_out = subprocess.run(
         [sys.executable, __file__, "--dir", path, "--memory-probe", str(consumers[-1])],
         capture_output=True, text=True, check=True).stdout

@@ -90,6 +90,12 @@ def _chdb_session(path: str) -> Any:
             s = chdb_session.Session(path)
         except Exception as e:
             raise SourceError(f"cannot open chDB data directory {path}: {one_line(str(e))}") from None
+        try:
+            # chDB 26.9's query condition cache answered a query asked again (the service
+            # map's, over an older exporter's table) without some of its rows.
+            s.query("SET use_query_condition_cache = 0", "CSV")
+        except Exception:  # an engine without that cache
+            pass
         _sessions[path] = (s, 1)
         return s
 

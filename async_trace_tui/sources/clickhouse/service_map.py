@@ -19,8 +19,10 @@ one per edge, never the spans.
   links minus those that found their span).
 - Order (rule 6): sorted here, by code point.
 
-A span stored twice (same trace and span id, an exporter's retry) is counted twice here,
-where a file load keeps one.
+A span stored twice (same trace and span id, an exporter's retry: MergeTree keeps both rows)
+counts once, as a file load keeps one (SPEC §1): the services read one row per (trace id,
+span id) (`LIMIT 1 BY`), the pairs are kept once per effect span (and link), so no count,
+pair or percentile sees a copy.
 """
 
 from __future__ import annotations
@@ -68,27 +70,36 @@ def map_json(run: Run, table: str, window: tuple[int, int], by: str) -> dict[str
              f"`Links.TraceId` AS lt, `Links.SpanId` AS ls "
              f"FROM {table} WHERE {IN_WINDOW} AND length(TraceId) = 32 AND length(SpanId) = 16 "
              f"AND t != 0 AND sid != 0")
+    # A span stored twice counts once: the services read one row per span (LIMIT 1 BY),
+    # and the pairs are joined from every row, then kept once per effect (and link) --
+    # fewer rows than the window's spans, so a smaller set to keep than deduplicating
+    # both sides of each join.
     services = run(
         f"SELECT g, count(), countIf(err), uniqExact(t), "
-        f"sum(arrayCount({VALID_LINK}, lt, ls)) FROM ({spans}) GROUP BY g", params)
-    # The pairs: (cause group, effect group, kind, effect failed, duration, lag, by a link).
-    # A join holds its right side in memory: the children (most spans) or the links (few).
+        f"sum(arrayCount({VALID_LINK}, lt, ls)) FROM ({spans} LIMIT 1 BY t, sid) GROUP BY g",
+        params)
+    # The pairs: (cause group, effect group, kind, effect failed, duration, lag, by a link;
+    # the effect's ids and link number). A join holds its right side in memory: the
+    # children (most spans) or the links (few).
     pairs = f"""
+        SELECT * FROM (
         SELECT p.g AS a, c.g AS b, if(c.consumer, 'async', 'sync') AS kind, c.err AS err,
-               c.e - c.s AS dur, c.s - p.e AS lag, 0 AS via_link
+               c.e - c.s AS dur, c.s - p.e AS lag, 0 AS via_link, c.t AS ct, c.sid AS cs,
+               0 AS at
         FROM (SELECT t, sid, g, e FROM ({spans})) AS p
-        INNER JOIN (SELECT t, pid, g, err, consumer, s, e FROM ({spans})
+        INNER JOIN (SELECT t, sid, pid, g, err, consumer, s, e FROM ({spans})
                     WHERE pid != 0 AND pid != sid) AS c
             ON p.t = c.t AND p.sid = c.pid
         WHERE c.consumer OR p.g != c.g
         UNION ALL
-        SELECT p.g, c.g, 'async', c.err, c.e - c.s, c.s - p.e, 1
+        SELECT p.g, c.g, 'async', c.err, c.e - c.s, c.s - p.e, 1, c.t, c.sid, c.at
         FROM (SELECT t, sid, g, e FROM ({spans})) AS p
-        INNER JOIN (SELECT {_id128('l.1')} AS lt1, {_id64('l.2')} AS ls1, g, err, s, e
-                    FROM ({spans}) ARRAY JOIN arrayZip(lt, ls) AS l
+        INNER JOIN (SELECT t, sid, {_id128('l.1')} AS lt1, {_id64('l.2')} AS ls1, g, err, s, e, at
+                    FROM ({spans}) ARRAY JOIN arrayZip(lt, ls) AS l, arrayEnumerate(lt) AS at
                     WHERE notEmpty(lt) AND length(l.1) = 32 AND length(l.2) = 16
                       AND lt1 != 0 AND ls1 != 0) AS c
-            ON p.t = c.lt1 AND p.sid = c.ls1"""
+            ON p.t = c.lt1 AND p.sid = c.ls1)
+        LIMIT 1 BY via_link, ct, cs, at"""
     edges = run(
         f"""SELECT a, b, kind, n, errors,
                    {_percentile('durs', 50)}, {_percentile('durs', 95)},

@@ -23,12 +23,11 @@ from .schema import Schema, schema
 from .service_map import map_json
 from .spans import SpanRows, select_list
 from .target import Target, parse_target
-from .traces import IN_WINDOW, SECOND, VALID_LINK, TraceTable
+from .traces import IN_WINDOW, LINKS_OUT, SECOND, SPANS, TraceTable
 
 HOUR_NS = 3600 * 1_000_000_000
 BACK_NS, AHEAD_NS = HOUR_NS, 24 * HOUR_NS  # the window of a reverse-link lookup
 CHUNK = 1000  # ids per IN (...) list
-_VALID_LINK = VALID_LINK
 # A span of service {svc} and operation {op} (unknown_service: an empty ServiceName).
 _OF_OPERATION = ("SpanName = {op:String} AND (ServiceName = {svc:String} "
                  "OR ({svc:String} = 'unknown_service' AND ServiceName = ''))")
@@ -270,12 +269,14 @@ class ClickHouseSource(Source):
             return None
         params = self._op_params(*found)
         params["n"] = self.limit
-        spans = self._rows(f"SELECT TraceId, SpanId, count() OVER () FROM {self.target.qualified} "
-                           f"WHERE {self._IN_WINDOW} AND {_OF_OPERATION} "
-                           f"ORDER BY Timestamp DESC LIMIT {{n:UInt64}}", params)
-        if spans and int(spans[0][2]) > len(spans):
+        # Grouped by the ids: a span stored twice (an exporter's retry) is one start.
+        spans = self._rows(f"SELECT TraceId, SpanId, max(Timestamp) AS ts, count() OVER () "
+                           f"FROM {self.target.qualified} "
+                           f"WHERE {self._IN_WINDOW} AND {_OF_OPERATION} GROUP BY TraceId, SpanId "
+                           f"ORDER BY ts DESC LIMIT {{n:UInt64}}", params)
+        if spans and int(spans[0][3]) > len(spans):
             self.report.messages.append(
-                f"--flow --op: the newest {len(spans):,} of the {int(spans[0][2]):,} spans of "
+                f"--flow --op: the newest {len(spans):,} of the {int(spans[0][3]):,} spans of "
                 f"the operation in the window (--limit)")
         ids = [(t, s) for r in spans if (t := _unhex(r[0])) and (s := _unhex(r[1]))]
         self.fetch_traces({t for t, _ in ids})
@@ -311,8 +312,7 @@ class ClickHouseSource(Source):
         """As the base class says, over the window, in one aggregate."""
         found = self._rows(f"""
             SELECT TraceId,
-                   sum(arrayCount({_VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out,
-                   any(li.n) AS links_in, count() AS spans,
+                   {LINKS_OUT} AS links_out, any(li.n) AS links_in, {SPANS} AS spans,
                    min(toUnixTimestamp64Nano(Timestamp)) AS start_ns
             FROM {self.target.qualified} {self._links_in_join()}
             WHERE {self._IN_WINDOW} AND TraceId != ''

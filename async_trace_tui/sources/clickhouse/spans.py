@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ...index import IndexBuilder
+from ...loading import DUPLICATES
 from ...loading.report import LoadReport
 from ...model import (
     LinkDetail,
@@ -107,8 +108,11 @@ class SpanRows:
         self._scopes: dict[tuple[str, str], Scope] = {}
 
     def add(self, rows: Iterable[list[Any]]) -> int:
-        """Add rows (SPAN_COLUMNS order); returns how many were new."""
+        """Add rows (SPAN_COLUMNS order); returns how many were new. A span twice in one
+        answer is twice in the table (an exporter's retry): kept once, counted as a file
+        load counts it; one fetched earlier is simply known."""
         groups: dict[tuple[int, int], tuple[Resource, Scope, list[list[Any]]]] = {}
+        fresh: set[tuple[bytes, bytes]] = set()
         for r in rows:
             tid = hex_id(r[0], 16)
             sid = hex_id(r[1], 8)
@@ -117,8 +121,12 @@ class SpanRows:
                                  f"span {r[4]!r}: ids {r[0]!r}/{r[1]!r} are not hex of 16/8 bytes")
                 continue
             if (tid, sid) in self.have:
+                if (tid, sid) in fresh:
+                    self.report.skip(DUPLICATES, "store",
+                                     f"span {r[4]!r} {r[1]} is in the table more than once")
                 continue
             self.have.add((tid, sid))
+            fresh.add((tid, sid))
             attrs = r[10]
             scope_name, scope_version = r[8], r[9]
             if not scope_name and any(k in attrs for k in _SCOPE_KEYS):

@@ -45,14 +45,21 @@ ORDER = {
     "links_out": "links_out", "links_in": "links_in", "trace_id": "TraceId",
     "service": "root_service, root_operation", "operation": "root_operation, root_service",
 }
+# A span stored twice (an exporter's retry: MergeTree keeps both rows) counts once, as a
+# file load drops it (SPEC §1): counts are of distinct span ids, a span's links counted from
+# one of its copies (the spans with links are few: their (id, count) pairs are kept apart).
+SPANS = "uniqExact(SpanId)"
+ERRORS = f"uniqExactIf(SpanId, {ERROR})"
+LINKS_OUT = (f"arraySum(arrayMap(x -> x.2, groupUniqArrayIf((SpanId, "
+             f"arrayCount({VALID_LINK}, `Links.TraceId`, `Links.SpanId`)), notEmpty(`Links.TraceId`))))")
 _ROW = f"""TraceId,
     argMin({SERVICE}, (ParentSpanId != '', Timestamp)) AS root_service,
     argMin(toString(SpanName), (ParentSpanId != '', Timestamp)) AS root_operation,
     min(toUnixTimestamp64Nano(Timestamp)) AS start_ns,
     max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) - start_ns AS duration_ns,
-    count() AS spans,
-    countIf({ERROR}) AS errors,
-    sum(arrayCount({VALID_LINK}, `Links.TraceId`, `Links.SpanId`)) AS links_out,
+    {SPANS} AS spans,
+    {ERRORS} AS errors,
+    {LINKS_OUT} AS links_out,
     length(arrayDistinct(arrayFilter({HANDOFF},
         flatten(groupArray(`Links.TraceId`)), flatten(groupArray(`Links.SpanId`)),
         arrayResize([TraceId], length(flatten(groupArray(`Links.TraceId`))), TraceId))))
@@ -202,10 +209,12 @@ class TraceTable:
 
     def _links_in_sql(self, outer: str = "", inner: str = "") -> str:
         """Per trace: the links, from spans in the window, that resolve to one of its spans
-        in the window (SPEC §5's links_in, the window standing for what is loaded)."""
+        in the window (SPEC §5's links_in, the window standing for what is loaded); a link
+        counted once however many copies of its span the table holds."""
         return f"""
-            SELECT l.1 AS tid, count() AS n
-            FROM {self.table} ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l
+            SELECT l.1 AS tid, uniqExact(TraceId, SpanId, at) AS n
+            FROM {self.table} ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l,
+                 arrayEnumerate(`Links.TraceId`) AS at
             WHERE {IN_WINDOW} {outer}
               AND (l.1, l.2) IN (SELECT TraceId, SpanId FROM {self.table} WHERE {IN_WINDOW} {inner})
             GROUP BY tid"""
@@ -222,9 +231,12 @@ class TraceTable:
         if not rows:
             return {}, {}
         lo, hi = self.window
+        # DISTINCT by the linking span and the link's place in it: a span stored twice
+        # links once.
         links = self.run(
-            f"SELECT l.1, l.2, TraceId FROM {self.table} "
-            f"ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l "
+            f"SELECT DISTINCT l.1, l.2, TraceId, SpanId, at FROM {self.table} "
+            f"ARRAY JOIN arrayZip(`Links.TraceId`, `Links.SpanId`) AS l, "
+            f"arrayEnumerate(`Links.TraceId`) AS at "
             f"WHERE {IN_WINDOW} AND notEmpty(`Links.TraceId`) AND l.1 IN {{ids:Array(String)}}",
             {"lo": lo, "hi": hi, "ids": [r[0] for r in rows]})
         if not links:
@@ -237,7 +249,7 @@ class TraceTable:
              "tids": sorted({r[0] for r in links}), "sids": sorted({r[1] for r in links})})}
         counts: dict[str, int] = {}
         froms: dict[str, set[str]] = {}
-        for t, sid, linker in links:
+        for t, sid, linker, _, _ in links:
             if (t, sid) in there:
                 counts[t] = counts.get(t, 0) + 1
             if linker != t and len(sid) == 16 and sid != "0" * 16:
