@@ -280,20 +280,51 @@ async def test_traces_table_pages_sorts_and_filters_in_the_store(data):
 
 
 @run_async
-async def test_services_tab_shows_the_stores_map(data):
-    """m over a store: the map of the whole window from SQL, not of the spans fetched."""
+async def test_services_tab_shows_the_stores_map(data, capsys):
+    """m over a store: the map of the whole window from SQL (what --map --json from the same
+    store prints), not of the spans fetched; fetched in a worker, `fetching…` and the window
+    on screen meanwhile, the window said once it is there."""
+    import json
+
+    from async_trace_tui.cli import main
+
     index, db = data
     app, source = store_app(db)
+    asked = threading.Event()
+    go = threading.Event()
+    real = source.service_map_json
+
+    def service_map_json(by):
+        asked.set()
+        assert go.wait(20)
+        return real(by)
+
+    source.service_map_json = service_map_json
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: not app.loading)
         assert len(source.index) == 0
         await app.action_show_services()
         pane = app.services_pane
+        await wait_for(pilot, asked.is_set)
+        status = lambda: str(pane.query_one("#services-status").render())  # noqa: E731
+        window = "window 2026-01-01T00:00:00Z to 2026-01-01T03:00:00Z"
+        assert "fetching… the service map of the " + window in status()
+        assert pane.building and pane.service_map is None
+        go.set()
         await wait_for(pilot, lambda: pane.service_map is not None and not pane.building)
+        assert window in status() and "fetching" not in status()
         got = pane.service_map.as_json()
-        assert got == source.service_map_json("service") and len(source.index) == 0
+        assert len(source.index) == 0  # aggregates only: no span fetched
+        # the table the user reads: each edge as its cause's outgoing row, with its count
+        rows = {(r.service.name, r.edge.target, r.edge.kind, r.edge.count)
+                for r in pane.table.rows if r.edge is not None and r.direction == "out"}
+        assert rows == {(e["from"], e["to"], e["kind"], e["count"]) for e in got["edges"]}
         calls = {(e["from"], e["to"], e["kind"]): e["count"] for e in got["edges"]}
         assert calls[("checkout", "payments-worker", "async")] == 120
         assert {s["name"] for s in got["services"]} == {
             "checkout", "email-worker", "frontend", "payments-worker", "reports"}
     source.close()
+    capsys.readouterr()
+    assert main([f"chdb:{db}", "--since", SINCE, "--until", UNTIL, "--map", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert got == json.loads(out)

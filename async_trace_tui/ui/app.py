@@ -564,7 +564,8 @@ class TraceTuiApp(FlowTabs, App[None]):
         pane = self.services_pane
         if pane is None:
             pane = ServicesPane(self.index, by=self.map_by, ascii=self.ascii, id="services",
-                                compute=getattr(self.source, "service_map_json", None))
+                                compute=getattr(self.source, "service_map_json", None),
+                                scope=getattr(self.source, "window_label", ""))
             await self.tabs.add_pane(TabPane(Content("Services"), pane, id=SERVICES_TAB))
         else:
             pane.refresh_map(self.index)

@@ -74,12 +74,15 @@ class ServicesPane(Vertical):
 
     def __init__(self, index: SpanIndex, *, by: str = "service", ascii: bool = False,
                  id: str | None = None,
-                 compute: Callable[[str], dict[str, Any]] | None = None) -> None:
+                 compute: Callable[[str], dict[str, Any]] | None = None,
+                 scope: str = "") -> None:
         super().__init__(id=id, classes="-ascii" if ascii else None)
         self.index = index
         # A store's map comes from the store (SQL aggregates over its window, no span
-        # pairs), not from the spans fetched so far: `compute(by)` gives its §9 JSON.
+        # pairs), not from the spans fetched so far: `compute(by)` gives its §9 JSON, and
+        # `scope` says what it covers (the window) on screen.
         self.compute = compute
+        self.scope = scope
         self.failed = False
         self.by = by
         self.ascii = ascii
@@ -214,8 +217,11 @@ class ServicesPane(Vertical):
         title.append(safe_text(edge.target), "bold")
         shown = f"the slowest {MAX_PAIRS:,}" if edge.count > MAX_PAIRS else "all"
         order = "longest queue lag" if edge.is_async else "longest call"
-        title.append(f"  {edge.count:,} {edge.kind} pair{'s' * (edge.count != 1)}, "
-                     f"{shown}, {order} first")
+        pairs = f"{edge.count:,} {edge.kind} pair{'s' * (edge.count != 1)}"
+        if self.compute is not None:  # counted in the store: the pairs stay there
+            title.append(f"  {pairs} in the store (its span pairs are not fetched)")
+        else:
+            title.append(f"  {pairs}, {shown}, {order} first")
         self.query_one("#pairs-title", Static).update(title)
         self.table.display = False
         self.query_one("#pairs-title").display = True
@@ -316,6 +322,8 @@ class ServicesPane(Vertical):
         dot, more = (" - ", "...") if self.ascii else (" · ", "…")
         if self.service_map is None and self.failed and not self.building:
             text.append("the service map could not be made: m tries again")
+        elif self.service_map is None and self.compute is not None:
+            text.append(f"fetching{more} the service map of the {self.scope or 'store'}")
         elif self.service_map is None:
             text.append(f"building the service map{more}")
         elif self.pairs_edge is not None:
@@ -325,8 +333,10 @@ class ServicesPane(Vertical):
                 text.append(f"by {safe_text(self.service_map.by)}{dot}", "bold")
             text.append(self.table.describe())
             grown = 0 if self.compute is not None else len(self.index) - self._built_rows
+            if self.scope:
+                text.append(f"{dot}{self.scope}")
             if self.building:
-                text.append(f" {dot} updating{more}")
+                text.append(f" {dot} {'fetching' if self.compute is not None else 'updating'}{more}")
             elif grown > 0:
                 text.append(f" {dot} {grown:,} new spans since: m updates", "bold")
             text.append(f"   enter span pairs{dot}s/S sort{dot}/ filter{dot}g map by")

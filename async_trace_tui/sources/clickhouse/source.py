@@ -290,6 +290,12 @@ class ClickHouseSource(Source):
         params["svc"], params["op"] = service, operation
         return params
 
+    @property
+    def window_label(self) -> str:
+        """The window as the screen says it (what a store's aggregates cover)."""
+        lo, hi = self.window
+        return f"window {format_ns(lo)} to {format_ns(hi)}"
+
     def service_map_json(self, by: str = "service") -> dict[str, Any]:
         """The §9 map of the window, as SQL aggregates (service_map.py): `--map` reads it."""
         return map_json(self._rows, self.target.qualified, self.window, by)
