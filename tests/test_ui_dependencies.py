@@ -296,8 +296,6 @@ async def test_details_follow_the_aggregation_and_keep_their_place_when_unchange
 
 @run_async
 async def test_g_opens_a_picker_that_narrows_as_you_type_and_G_steps_back(sample):
-    from async_trace_tui.ui.widgets.group_picker import GroupPicker
-
     async with run(sample, consumer_row(sample)) as pilot:
         await pilot.pause()
         pane = pane_of(pilot.app)
@@ -305,8 +303,9 @@ async def test_g_opens_a_picker_that_narrows_as_you_type_and_G_steps_back(sample
         select = pane.control_bar.query_one("#dep-group-by")
         await pilot.press("g")  # the binding
         await pilot.pause()
-        picker = pilot.app.screen
-        assert isinstance(picker, GroupPicker)
+        picker = pane.picker  # a box over the tree, the keys in its typing line
+        assert pane.picking and picker.input.has_focus
+        assert picker.region.overlaps(tree.region)  # (drawn over the tree, centred)
         assert picker.shown[:3] == ["operation", "service", "none"]
         assert picker.highlighted == "operation"  # the current key
         # The common keys first (views.group_keys: test_group_key_collector).
@@ -317,7 +316,7 @@ async def test_g_opens_a_picker_that_narrows_as_you_type_and_G_steps_back(sample
         assert picker.shown == ["resource:telemetry.sdk.version"]
         await pilot.press("enter")
         await pilot.pause()
-        assert not isinstance(pilot.app.screen, GroupPicker)
+        assert not pane.picking
         assert pane.group_by == "resource:telemetry.sdk.version" == select.value
         assert tree.has_focus
         # Shown whole enough to tell it from other keys, cut with an ellipsis.
@@ -326,10 +325,19 @@ async def test_g_opens_a_picker_that_narrows_as_you_type_and_G_steps_back(sample
         # Escape leaves it as it was.
         pane.action_pick_group()
         await pilot.pause()
-        pilot.app.screen.input.value = "service"
+        assert picker.input.value == "" and picker.highlighted == pane.group_by  # afresh
+        picker.input.value = "service"
         await pilot.press("escape")
         await pilot.pause()
         assert pane.group_by == "resource:telemetry.sdk.version" and tree.has_focus
+        assert not pane.picking
+        # Leaving it for another widget (a click on the tree) closes it as escape does.
+        pane.action_pick_group()
+        await pilot.pause()
+        assert pane.picking
+        await pilot.click(tree, offset=(4, 0))
+        await pilot.pause()
+        assert not pane.picking and pane.group_by == "resource:telemetry.sdk.version"
         # G steps back through the keys: none -> service -> operation in two presses.
         pane.group_by = "none"
         await pilot.press("G")

@@ -39,7 +39,7 @@ from ..views.tree_state import NodeMapper, carry_over
 from .widgets.controls import ControlBar
 from .widgets.dep_tree import DependencyTree
 from .widgets.details import DetailsPanel
-from .widgets.group_picker import GroupPicker
+from .widgets.group_picker import PickerPanel
 from .widgets.paint import after_paint
 
 CSS_PATH = Path(__file__).with_name("dependencies.tcss")
@@ -208,6 +208,8 @@ class DependenciesPane(Widget):
         self.details_panel = DetailsPanel(index, glyphs(ascii), id="dep-details")
         self.control_bar = ControlBar(glyphs(ascii), self.group_by, self.agg, self.show_internal,
                                    id="dep-controls")
+        # The Group by picker (`g`), drawn over the tree while open.
+        self.picker = PickerPanel(id="dep-picker")
         self.search_bar = Input(placeholder="search the tree: service, operation, value or id "
                                 "prefix · enter finds · n/N next/previous · esc",
                                 id="dep-search")
@@ -224,6 +226,7 @@ class DependenciesPane(Widget):
                 yield self.search_bar
             yield self.details_panel
         yield self.control_bar
+        yield self.picker
 
     def on_mount(self) -> None:
         self.dep_tree.focus()
@@ -319,14 +322,42 @@ class DependenciesPane(Widget):
     def action_pick_group(self) -> None:
         """The Group by picker: type to narrow, enter chooses."""
         self._collect_screen_keys()
+        picker = self.picker
         choices = self.key_collector.choices(self.group_by)
+        # Centred over the pane: a box drawn on top (no screen of its own: a screen pushed
+        # and popped repaints the whole screen twice, ~3x a key's budget at 1M spans).
+        rows = 4 + min(len(choices), 20)  # border, title, typing line, up to 20 keys
+        width = min(64, self.size.width * 9 // 10)
+        picker.styles.offset = (max(0, (self.size.width - width) // 2),
+                                max(0, (self.size.height - rows) // 2))
+        picker.display = True
+        picker.open(choices, self.group_by)
 
-        def chosen(choice: str | None) -> None:
-            if choice is not None:
-                self.group_by = choice
-            self.dep_tree.focus()
+    @property
+    def picking(self) -> bool:
+        """Whether the Group by picker is open."""
+        return self.picker.display
 
-        self.app.push_screen(GroupPicker(choices, self.group_by), chosen)
+    def on_picker_panel_chosen(self, event: PickerPanel.Chosen) -> None:
+        event.stop()
+        self._close_picker()
+        if event.choice is not None:
+            self.group_by = event.choice
+
+    def _close_picker(self) -> None:
+        self.picker.display = False
+        self.dep_tree.focus()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        # The picker closes (as escape) when the focus leaves it: a click elsewhere,
+        # another tab.
+        if self.picker.display and event.widget in self.picker.walk_children():
+            self.call_after_refresh(self._picker_left)
+
+    def _picker_left(self) -> None:
+        focused = self.screen.focused if self.is_attached else None
+        if self.picker.display and (focused is None or self.picker not in focused.ancestors):
+            self.picker.display = False
 
     def action_previous_group(self) -> None:
         self._collect_screen_keys()

@@ -242,6 +242,7 @@ class DependencyTree(ScrollView, can_focus=True):
         self._base_style = Style()
         # scroll x, scroll y, width, width inside the scrollbars: for the lines of one paint
         self._paint_at = (0, 0, 0, 0)
+        self._paint_focus = False  # (the cursor row's colours follow the focus)
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._gc = CollectorHold()
         self._gc_timer: Timer | None = None
@@ -830,10 +831,14 @@ class DependencyTree(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles = None
-        self._labels.clear()
-        self._parts.clear()
-        self._strips.clear()
+        # Each focus change restyles the widget, but only the cursor row's colours depend
+        # on the focus (its strip is keyed by it): the labels are made again only when
+        # their styles changed (a theme), not on every focus change (`g`, `/`, escape).
+        old, self._styles = self._styles, None
+        if old is None or self._label_styles() != old:
+            self._labels.clear()
+            self._parts.clear()
+            self._strips.clear()
         self.refresh()
 
     def _label_styles(self) -> dict[str, Style]:
@@ -969,6 +974,7 @@ class DependencyTree(ScrollView, can_focus=True):
             self._base_style = base
             self._strips.clear()
         self._paint_at = (*self.scroll_offset, self.size.width, self._fit_width())
+        self._paint_focus = self.has_focus
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -981,7 +987,7 @@ class DependencyTree(ScrollView, can_focus=True):
         is_cursor = index == self.cursor_line
         is_hover = index == self.hover_line
         key = (line, line.expanded, line.node in self._pending, line.node in self._fetching,
-               is_cursor, is_hover, scroll_x, width, fit_width)
+               is_cursor and self._paint_focus, is_cursor, is_hover, scroll_x, width, fit_width)
         cached = self._strips.get(key)
         if cached is not None:
             return cached
