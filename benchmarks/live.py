@@ -332,7 +332,10 @@ class Parts:
 
 def decode_floor(path: str) -> None:
     """The bare work with no server and no UI: decode every request with the receiver's
-    loader, then append each to a growing index, in one thread."""
+    loader (which pauses the collector, as in the receiver), then append each to a growing
+    index, in one thread, with the collector off."""
+    import gc
+
     from async_trace_tui.index import SpanIndex
     from async_trace_tui.loading import decode
     from async_trace_tui.loading.report import LoadReport
@@ -342,6 +345,7 @@ def decode_floor(path: str) -> None:
     cpu = cpu_seconds()
     batches = [decode(b, "request", LoadReport(), fmt=PROTO)[0] for b in bodies]
     decoded = cpu_seconds()
+    gc.disable()  # no collector passes at all (live mode freezes what it appended: few)
     index = SpanIndex.empty()
     for batch in batches:
         index.append(batch)
