@@ -39,6 +39,7 @@ from ..views.tree_state import NodeMapper, carry_over
 from .widgets.controls import ControlBar
 from .widgets.dep_tree import DependencyTree
 from .widgets.details import DetailsPanel
+from .widgets.filter_input import FilterInput
 from .widgets.group_picker import PickerPanel
 from .widgets.paint import after_paint
 
@@ -210,7 +211,7 @@ class DependenciesPane(Widget):
                                    id="dep-controls")
         # The Group by picker (`g`), drawn over the tree while open.
         self.picker = PickerPanel(id="dep-picker")
-        self.search_bar = Input(placeholder="search the tree: service, operation, value or id "
+        self.search_bar = FilterInput(placeholder="search the tree: service, operation, value or id "
                                 "prefix · enter finds · n/N next/previous · esc",
                                 id="dep-search")
         self._details_cells = 0  # the details panel's width set with `{`/`}` (0: the CSS's)

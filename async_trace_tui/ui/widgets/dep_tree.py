@@ -21,7 +21,6 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
@@ -42,7 +41,7 @@ from ...views.glyphs import ASCII, Glyphs, glyphs
 from ...views.labels import DEFAULT_STYLES, Parts, fit_parts, label_parts, styled
 from ...views.render_text import elide_prefix
 from ...views.tree_search import Finder
-from .paint import after_paint, set_virtual_size, text_segments
+from .paint import SteadyScrollView, after_paint, set_virtual_size, text_segments
 
 # Seconds without bulk row edits before the garbage collection they put off runs, and the
 # longest it is put off while they keep coming (memory grows meanwhile).
@@ -111,7 +110,7 @@ class _Line:
         self.expanded = False
 
 
-class DependencyTree(ScrollView, can_focus=True):
+class DependencyTree(SteadyScrollView, can_focus=True):
     """Keyboard-first tree of a DependencyView; renders only the rows on screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

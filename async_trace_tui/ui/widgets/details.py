@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...index import SpanIndex
@@ -25,7 +24,7 @@ from ...views.details import DIM, ERROR, HEADING, OK, Details, DetailsBuilder
 from ...views.format import safe_text
 from ...views.glyphs import ASCII, UNICODE, Glyphs
 from .dep_tree import _foreground
-from .paint import set_virtual_size, text_segments
+from .paint import SteadyScrollView, set_virtual_size, text_segments
 
 LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
 VALUE_MIN = 16  # cells a value keeps beside its label
@@ -77,7 +76,7 @@ def _fold(line: str, width: int) -> list[str]:
     return out
 
 
-class DetailsPanel(ScrollView, can_focus=True):
+class DetailsPanel(SteadyScrollView, can_focus=True):
     """Right-hand panel; `show(node)` replaces its content. Long values are shown cut
     (views.details.VALUE_CHARS); `v` pages them whole in a modal."""
 

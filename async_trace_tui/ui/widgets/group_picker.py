@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from ...views.format import safe_text
 from ...views.group_keys import narrow
+from .filter_input import FilterInput
 
 TITLE = "Group by"
 PLACEHOLDER = "operation, service, none, attr:KEY, resource:KEY"
@@ -89,7 +90,7 @@ class PickerPanel(Vertical):
         self.shown: list[str] = []
         self._listed: str | None = None  # the query the options listed answer
         self._title = Static(self._title_text(title), classes="picker-title")
-        self.input = Input(placeholder=placeholder, id="picker-input")
+        self.input: Input = FilterInput(placeholder=placeholder, id="picker-input")
         self.option_list = OptionList(id="picker-list")
 
     @staticmethod

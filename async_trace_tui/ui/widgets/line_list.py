@@ -16,10 +16,9 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .paint import set_virtual_size
+from .paint import SteadyScrollView, set_virtual_size
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -42,7 +41,7 @@ def foreground(style: Style) -> Style:
                  underline=style.underline, strike=style.strike, reverse=style.reverse)
 
 
-class LineList(ScrollView, can_focus=True):
+class LineList(SteadyScrollView, can_focus=True):
     """Rows with a cursor; subclasses implement `row_count`, `render_row`, `render_header`."""
 
     BINDINGS = [

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
+from textual.scroll_view import ScrollView
 from textual.widget import Widget
 
 
@@ -60,3 +61,27 @@ def after_paint(widget: Widget, callback: Callable[..., Any], *args: Any) -> Non
     One `call_after_refresh` is not enough: its callback reaches the screen before the
     widget's repaint request, which the widget posts only when it goes idle."""
     widget.call_after_refresh(widget.call_after_refresh, callback, *args)
+
+
+class SteadyScrollView(ScrollView):
+    """A ScrollView whose scrollbars are left alone by layout passes that change nothing
+    for it.
+
+    On every layout pass of the screen (a widget shown or hidden, a character typed in an
+    Input), Textual's ScrollView updates its scrollbars (and posts itself a Resize) even
+    when its size, its container and its virtual size are what they were: each scrollbar
+    is rendered afresh, ~1.5-3 ms for a full-height one, for every such widget on screen.
+    Here that update runs only when one of them changed."""
+
+    _scrolled_for: Size | None = None  # the virtual size the scrollbars were last set for
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        self._scrolled_for = virtual_size
+        super()._scroll_update(virtual_size)
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        if (size == self._size and size - self.styles.gutter.totals == self._container_size
+                and self.virtual_size == self._scrolled_for):
+            return False
+        return super()._size_updated(size, virtual_size, container_size, layout)
