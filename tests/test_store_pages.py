@@ -166,3 +166,22 @@ def test_flow_of_a_span_and_the_limit_on_starts(data, capsys):
     out, err = capsys.readouterr()
     assert json.loads(out)["flows"] == 5
     assert "the newest 5 of the 240 spans of the operation in the window (--limit)" in err
+
+
+def test_default_trace_is_the_busiest_of_the_first_page(data, capsys):
+    """--print/--json without an id on a store: the busiest of the Traces table's first page
+    (the newest --limit traces), said on stderr when the window holds more; with all of
+    them on the page it is the file's choice (test_store_chdb, test_store_duplicates)."""
+    index, db, path = data
+    src = open_source([f"chdb:{db}"], since=WINDOW[1], until=WINDOW[3], limit=20)
+    try:
+        page = src.trace_rows(reverse=True)
+    finally:
+        src.close()
+    best = min(page, key=lambda r: (-(r.links_in + r.links_out), -r.spans, r.start_ns))
+    assert best.links_in + best.links_out > 0 and len(page) == 20
+    assert main([f"chdb:{db}", *WINDOW, "--limit", "20", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert f"showing trace {best.trace_id}" in err
+    assert "of the newest 20 traces of the window (--limit)" in err
+    assert json.loads(out)["focus"]["trace_id"] == best.trace_id

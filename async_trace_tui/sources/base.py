@@ -48,6 +48,8 @@ class Source:
     lazy = False
     #: Name shown for the source (a file list, a URL without its password).
     label = ""
+    #: What `busiest_trace` chose among, when not everything (said with the choice).
+    busiest_scope = ""
 
     def __init__(self) -> None:
         self.report = LoadReport()

@@ -120,6 +120,8 @@ def _default_note(source: Source, t: int) -> str:
     links = s.links_in + s.links_out
     why = (f"the one with the most async links ({links})" if links
            else f"no trace has async links: the biggest ({s.spans:,} spans)")
+    if source.busiest_scope:
+        why += f" {source.busiest_scope}"
     root = s.root
     what = (f" ({safe_text(source.index.service(root))} · {safe_text(source.index.name[root])})"
             if root >= 0 else "")
