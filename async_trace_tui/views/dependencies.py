@@ -370,18 +370,25 @@ class DependencyView:
     def make_children(self, node: DepNode) -> list[DepNode]:
         """The child nodes of `node` (`node.children()` keeps them); only reads the view, so
         a thread may make them."""
-        if node.kind == SPAN and not node.upstream and self.options.show_internal:
-            # Most spans of a big trace are leaves: no children, no links either way.
-            idx = self.index
-            lin, lout = idx.links_in, idx.links_out
-            if all(not idx.children(r) and r not in lin and r not in lout for r in node.rows):
-                return []
+        if self._leaf(node):
+            return []
         cands = list(self._candidates(node))
         return self._group(node, cands) if cands else []
+
+    def _leaf(self, node: DepNode) -> bool:
+        """Surely no children (most spans of a big trace: no children, no links either
+        way), found without walking the candidates."""
+        if node.kind != SPAN or node.upstream or not self.options.show_internal:
+            return False
+        idx = self.index
+        lin, lout, children = idx.links_in, idx.links_out, idx.children
+        return all(not children(r) and r not in lin and r not in lout for r in node.rows)
 
     def count_candidates(self, node: DepNode, limit: int) -> int:
         """How many spans (and missing ones) `node`'s children stand for, counted up to
         `limit`, without grouping them: is there any (a row's expand marker), are they many."""
+        if self._leaf(node):
+            return 0
         return sum(1 for _ in islice(self._candidates(node), limit))
 
     def _candidates(self, node: DepNode) -> Iterator[_Cand]:
