@@ -213,13 +213,13 @@ def stop(spy: subprocess.Popen | None) -> None:
 # -- the receiving app (a process of its own) ----------------------------------------------
 
 def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: float,
-            key_seconds: float, profile: str | None = None) -> None:
+            key_seconds: float, max_spans: int, profile: str | None = None) -> None:
     from ui import Probe, percentile
 
     from async_trace_tui.live import LiveConfig
     from async_trace_tui.ui.app import create_app
 
-    args = argparse.Namespace(listen=False, auth_token=None, save=None, max_spans=10**9,
+    args = argparse.Namespace(listen=False, auth_token=None, save=None, max_spans=max_spans,
                               otlp_grpc="127.0.0.1:0" if proto == "grpc" else None,
                               otlp_http="127.0.0.1:0" if proto == "http" else None)
     config = LiveConfig.from_args(args, err=io.StringIO())
@@ -257,7 +257,8 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
             while p.poll() is None:
                 await asyncio.sleep(0.05)
             deadline = time.perf_counter() + 30
-            while len(app.index) < spans and time.perf_counter() < deadline:
+            stats = app.live.ingest.stats
+            while len(app.index) + stats.dropped_spans < spans and time.perf_counter() < deadline:
                 await asyncio.sleep(0.01)  # answered, not all appended yet (FLUSH_SECONDS)
             out["indexed_s"] = time.perf_counter() - began
             out["cpu"] = cpu_seconds() - cpu
@@ -268,6 +269,7 @@ def receive(proto: str, path: str, more: str, spans: int, conns: int, key_rate: 
             out["sender_cpu"] = sent["cpu"]
             out["errors"] = sent["errors"]
             out["indexed"] = len(app.index)
+            out["dropped"] = stats.dropped_spans
             out["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             # 2. key floor: the same table, nothing arriving
             await asyncio.sleep(1.0)  # the last arrivals shown
@@ -300,12 +302,12 @@ class Parts:
 
         self.reset()
         for cls, name, key in ((Ingest, "_decode", "decode"), (Ingest, "flush", "append"),
-                               (LiveMode, "refresh", "refresh")):
+                               (LiveMode, "refresh", "refresh"), (LiveMode, "_replaced", "evict")):
             setattr(cls, name, self._timed(getattr(cls, name), key))
 
     def reset(self) -> None:
-        self.cpu = {"decode": 0.0, "append": 0.0, "refresh": 0.0}
-        self.walls: dict[str, list[float]] = {"append": [], "refresh": []}
+        self.cpu = {"decode": 0.0, "append": 0.0, "refresh": 0.0, "evict": 0.0}
+        self.walls: dict[str, list[float]] = {"append": [], "refresh": [], "evict": []}
         self.loop_cpu = time.thread_time()
 
     def _timed(self, fn, key: str):
@@ -369,9 +371,9 @@ def _child(argv: list[str]) -> None:
         proto, path, target, conns, rate = rest
         send(proto, path, target, int(conns), float(rate))
     elif which == "receive":
-        proto, path, more, spans, conns, key_rate, key_seconds, *profile = rest
+        proto, path, more, spans, conns, key_rate, key_seconds, max_spans, *profile = rest
         receive(proto, path, more, int(spans), int(conns), float(key_rate), float(key_seconds),
-                profile[0] if profile else None)
+                int(max_spans), profile[0] if profile else None)
     elif which == "file":
         file_floor(rest[0])
     elif which == "decode":
@@ -393,6 +395,9 @@ def main() -> int:
                     help="spans/s arriving while keys are timed (default 20,000)")
     ap.add_argument("--key-seconds", type=float, default=20.0)
     ap.add_argument("--protocols", default="http,grpc")
+    ap.add_argument("--max-spans", type=int, default=0,
+                    help="the receiver's --max-spans (default: none), to time its evictions "
+                         "(the RSS figure then holds fewer spans than the file load)")
     ap.add_argument("--profile", metavar="DIR",
                     help="py-spy the receiver while it takes every span: DIR/PROTOCOL.txt")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -425,8 +430,9 @@ def bench(args: argparse.Namespace, directory: str) -> int:
     worst = 0.0
     for proto in args.protocols.split(","):
         r = _run("receive", proto, path, more, str(args.spans), str(args.conns), str(args.key_rate),
-                 str(args.key_seconds), *([args.profile] if args.profile else []))
-        assert r["indexed"] == args.spans == floor["spans"], (r, floor)
+                 str(args.key_seconds), str(args.max_spans or 10**9),
+                 *([args.profile] if args.profile else []))
+        assert r["indexed"] + r["dropped"] == args.spans == floor["spans"], (r, floor)
         rate = args.spans / r["accept_s"]
         mem = r["rss"] / floor["rss"]
         ki, kn = r["keys_idle"], r["keys_ingest"]
@@ -447,7 +453,10 @@ def bench(args: argparse.Namespace, directory: str) -> int:
               f"{(pt['loop'] - pt['append'] - pt['refresh']) * us:.1f} µs; longest on the loop: "
               f"append {pt['append_max_ms']:.0f} ms (median {pt['append_median_ms']:.1f}, "
               f"{pt['append_calls']} calls), refresh {pt['refresh_max_ms']:.0f} ms (median "
-              f"{pt['refresh_median_ms']:.1f}, {pt['refresh_calls']} calls)")
+              f"{pt['refresh_median_ms']:.1f}, {pt['refresh_calls']} calls)"
+              + (f"; {r['dropped']:,} spans dropped past --max-spans {args.max_spans:,} in "
+                 f"{pt['evict_calls']} evictions, the new index taken on by the loop in "
+                 f"{pt['evict_max_ms']:.0f} ms at most" if args.max_spans else ""))
         worst = max(worst, mem / 1.5, kn["p95"] / 50, 100_000 / rate)
     print(f"load average now {os.getloadavg()[0]:.1f}; worst against the targets "
           f"{worst:.2f}x (1.00 = on target)")

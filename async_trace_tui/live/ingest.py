@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..index import Arrivals, IndexBuilder, SpanIndex
 from ..loading import DUPLICATES, decode
@@ -100,8 +101,11 @@ class Ingest:
         # One decoding thread: the GIL allows no more, and it keeps arrival order.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otlp-decode")
         self.listeners: list[Callable[[Arrivals], None]] = []
-        # Told when --max-spans made a new, smaller index (the old one is left as it was).
-        self.replaced: list[Callable[[SpanIndex], None]] = []
+        # Told when --max-spans made a new, smaller index (the old one is left as it was),
+        # with what `prepare` made of it in the compacting thread (the UI's rows: at a
+        # million spans they cost the loop a third of a second).
+        self.replaced: list[Callable[[SpanIndex, Any], None]] = []
+        self.prepare: Callable[[SpanIndex], Any] | None = None
         self._compacting = False
         # With no index yet (files still loading), hold batches rather than drop them.
         self.hold = False
@@ -230,29 +234,37 @@ class Ingest:
 
     def _evict(self) -> None:
         """Drop the earliest-received traces whole, down to EVICT_TO of the cap. The
-        smaller index is built in a thread (seconds at a million spans); batches arriving
-        meanwhile wait and go into it; then `replaced` listeners get it."""
+        smaller index is copied and built in a thread (seconds at a million spans; nothing
+        is appended meanwhile, so the columns hold still while the thread copies them and
+        the loop only reads them); batches arriving meanwhile wait and go into it; then
+        `replaced` listeners get it."""
         index = self.index
         assert index is not None
         drop = index.oldest_traces(len(index) - int(self.max_spans * self.EVICT_TO))
-        builder, rows = index.copy_without(set(drop))
         self._compacting = True
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(None, builder.build_without, rows)
-        future.add_done_callback(lambda f: self._evicted(f, len(drop), len(rows)))
+        future = loop.run_in_executor(None, self._compact, index, drop)
+        future.add_done_callback(lambda f: self._evicted(f, len(drop)))
 
-    def _evicted(self, future: asyncio.Future[SpanIndex], traces: int, spans: int) -> None:
+    def _compact(self, index: SpanIndex, drop: list[int]) -> tuple[SpanIndex, int, Any]:
+        """In a thread: the index without the traces `drop`, the spans dropped, and what
+        `prepare` made of the new index."""
+        builder, rows = index.copy_without(set(drop))
+        smaller = builder.build_without(rows)
+        return smaller, len(rows), self.prepare(smaller) if self.prepare is not None else None
+
+    def _evicted(self, future: asyncio.Future[tuple[SpanIndex, int, Any]], traces: int) -> None:
         self._compacting = False
         if future.cancelled() or future.exception() is not None:
             self.report.messages.append(f"live: dropping old traces failed: {future.exception()}")
-            self.index = self.index  # keep the old one, held batches go into it
         else:
-            self.index = future.result()
+            self.index, spans, prepared = future.result()
             self.stats.dropped_traces += traces
             self.stats.dropped_spans += spans
             for listener in self.replaced:
-                listener(self.index)
-        self.set_index(self.index)
+                listener(self.index, prepared)
+        assert self.index is not None
+        self.set_index(self.index)  # the batches held meanwhile go in
 
     def count_other(self, kind: str) -> None:
         """A metrics or logs export: answered and counted, not stored."""

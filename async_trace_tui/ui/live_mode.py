@@ -20,6 +20,7 @@ from ..index import Arrivals, SpanIndex
 from ..live import BindError, Ingest, LiveConfig, Receivers
 from ..live.bind import shown
 from ..live.save import SaveFile
+from ..views.short_ids import names_for
 from ..views.traces import TraceRow, trace_rows
 from .widgets.traces_table import PreparedRows
 
@@ -30,6 +31,14 @@ DEPS_TAB = "deps-tab"  # app.DEPS_TAB (not imported: app imports this module)
 
 REFRESH_SECONDS = 0.5
 TYPING_SECONDS = 3.0  # a key this recently: the user is at it (no collector sweep now)
+
+
+def _prepared_rows(index: SpanIndex) -> tuple[PreparedRows, dict[int, int]]:
+    """The Traces table's rows of a new index, and each trace's place among them (made in
+    the compacting thread, off the UI's; its short trace ids too, which the table asks for)."""
+    names_for(index)
+    rows = PreparedRows(trace_rows(index))
+    return rows, {r.summary.index: i for i, r in enumerate(rows.rows)}
 
 
 class LiveHeader(Static):
@@ -54,6 +63,7 @@ class LiveMode:
         self.ingest.hold = True
         self.ingest.listeners.append(self._arrived)
         self.ingest.replaced.append(self._replaced)
+        self.ingest.prepare = _prepared_rows
         self.receivers = Receivers(config, self.ingest)
         self.paused = False
         self.index: SpanIndex | None = None
@@ -93,17 +103,17 @@ class LiveMode:
         self.ingest.set_index(index)
         self.refresh()
 
-    def _replaced(self, index: SpanIndex) -> None:
-        """--max-spans dropped the oldest traces: a new, smaller index for every view."""
+    def _replaced(self, index: SpanIndex, prepared: tuple[PreparedRows, dict[int, int]]) -> None:
+        """--max-spans dropped the oldest traces: a new, smaller index for every view (its
+        table rows made in the thread that made it: `_prepared_rows`)."""
         old = self.index
         self.index = index
         app = self.app
         app.index = index
         if hasattr(app.source, "index"):
             app.source.index = index
-        rows = trace_rows(index)
-        app.traces_pane.set_index(index, PreparedRows(rows))
-        self._pos = {r.summary.index: i for i, r in enumerate(rows)}
+        rows, self._pos = prepared
+        app.traces_pane.set_index(index, rows)
         self._dirty.clear()
         app.call_later(self._reopen_views, old, index)
 
