@@ -295,6 +295,64 @@ async def test_F_on_a_store_fetches_what_the_flow_reaches(store):
 
 
 @run_async
+async def test_all_roots_of_an_operation_on_a_store(store):
+    """The palette's "all roots of this operation" from a store's Traces row: the roots are
+    found in SQL (--flow --op's query, roots only) in the worker, their flows fetched hop by
+    hop, and the distribution is the one the same spans give from a file; with --limit
+    below their number, the newest of them, said in the tab's status line."""
+    import threading
+
+    from async_trace_tui.sources import FileSource, open_source
+    from async_trace_tui.views.flow import distribution, roots_like
+    from async_trace_tui.views.flow_render import distribution_json
+
+    path, db = store
+    files = FileSource([path])
+    files.open()
+    fidx = files.index
+    t = max((s for s in fidx.traces if s.root >= 0 and fidx.name[s.root] == "GET /checkout"),
+            key=lambda s: s.start)  # the newest checkout: on the first page of any --limit
+    roots = roots_like(fidx, t.index)
+    want = distribution_json(distribution(fidx, roots))
+    assert want["flows"] == 240 and len(want["segments"]) > 2
+
+    for limit in (1000, 30):
+        source = open_source([f"chdb:{db}"], since="2020-01-01T00:00:00Z",
+                             until="2035-01-01T00:00:00Z", limit=limit)
+        go = threading.Event()
+        real = source.operation_roots
+
+        def operation_roots(service, operation, real=real, go=go):
+            assert go.wait(20)
+            return real(service, operation)
+
+        source.operation_roots = operation_roots
+        app = create_app(source=source)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await loaded(app, pilot)
+                assert app.traces_table.select_trace(t.trace_id.hex())
+                await app.action_flow_all_roots()
+                pane = app.query_one(FlowPane)
+                await pilot.pause()
+                assert "fetching… the starts (frontend · GET /checkout) from the store" in str(
+                    pane.query_one(".flow-note").render())
+                go.set()
+                pane = await flow_ready(app, pilot)
+                assert not pane.error and pane.distribution is not None
+                got = distribution_json(pane.distribution)
+                status = str(pane.query_one(".flow-status").render())
+                if limit == 1000:
+                    assert got == want and "--limit" not in status
+                else:
+                    newest = sorted(roots, key=fidx.start.__getitem__)[-30:]
+                    assert got == distribution_json(distribution(fidx, newest))
+                    assert "the newest 30 of the 240 roots of the operation" in status
+        finally:
+            source.close()
+
+
+@run_async
 async def test_F_on_a_waterfall_row_and_on_a_flow_row():
     app = create_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -136,6 +136,14 @@ class Source:
         found = parse_operation(self.index, text)
         return None if found is None else (found, spans_of_operation(self.index, *found))
 
+    def operation_roots(self, service: str, operation: str) -> tuple[list[int], str]:
+        """The roots of every trace whose root has this service and operation, by start
+        time (a store finds them in SQL and fetches their traces: call it off the UI
+        thread), and a note when not all of them are there ("" here)."""
+        from ..views.flow import roots_of_operation
+
+        return roots_of_operation(self.index, service, operation), ""
+
     def first_trace(self) -> int | None:
         """The trace a view opens on when none is named: the earliest one."""
         traces = [s for s in self.index.traces if s.spans]

@@ -11,6 +11,7 @@ this operation", and the tabs themselves.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
@@ -80,12 +81,17 @@ class FlowPane(Vertical):
 
     def __init__(self, index: SpanIndex, starts: list[int], what: str = "", *,
                  ascii: bool = False, source: Source | None = None,
+                 find_starts: Callable[[], tuple[list[int], str]] | None = None,
                  id: str | None = None) -> None:
         super().__init__(id=id, classes="flow-pane")
         self.index = index
         # A store fetches, in the worker, what the flow reaches (files have it all).
         self.source = source if source is not None and source.lazy else None
         self.starts = starts
+        # A store's starts are found in the worker first (SQL): `find_starts()` gives them
+        # and a note when not all of them are taken (--limit).
+        self.find_starts = find_starts
+        self.note = ""
         self.what = what  # for a distribution: what the starts have in common
         self.ascii = ascii
         self.g = glyphs(ascii)
@@ -116,6 +122,8 @@ class FlowPane(Vertical):
 
     def _working_text(self, done: int = 0) -> str:
         n = len(self.starts)
+        if self.find_starts is not None and not n:
+            return f"fetching… the starts ({self.what or 'the chosen spans'}) from the store"
         if n == 1:
             return "working out the flow (every span it reaches, across traces)…"
         return f"working out {n:,} flows… {done:,} done"
@@ -128,6 +136,13 @@ class FlowPane(Vertical):
         try:
             with paused_gc():
                 source = self.source
+                if self.find_starts is not None:
+                    self.starts, self.note = self.find_starts()
+                    if source is not None:
+                        self.index = source.index
+                    if not self.starts:
+                        raise LookupError(f"no span of {self.what} in the window")
+                    self.post_message(self.Progress(0, len(self.starts)))
                 if len(self.starts) == 1:
                     start = self.starts[0]
                     flow = (Flow(self.index, start) if source is None
@@ -148,6 +163,8 @@ class FlowPane(Vertical):
                     self.app.call_from_thread(self._show_distribution, dist)
         except Cancelled:
             return
+        except LookupError as e:  # no start found in the window
+            self.app.call_from_thread(self._show_error, str(e))
         except Exception as e:  # never a traceback over the UI (a store down): say it, carry on
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._show_error, f"{type(e).__name__}: {e}")
@@ -198,8 +215,9 @@ class FlowPane(Vertical):
                                        classes="flow-distribution"))
         await body.mount(scroll)
         self._take_focus(scroll)
+        note = f"{self.note} · " if self.note else ""
         self.query_one(".flow-status", Static).update(Text(
-            "F on a span opens its own flow · w closes the tab"))
+            f"{note}F on a span opens its own flow · w closes the tab"))
         self._shown = True
 
     def _show_error(self, message: str) -> None:
@@ -254,20 +272,30 @@ def operation_of(index: SpanIndex, rows: list[int]) -> str:
 class FlowTabs:
     """Flow tabs for the app (mixed into TraceTuiApp): `F` and the palette's actions."""
 
-    async def open_flow(self: TraceTuiApp, starts: list[int]) -> FlowPane | None:
-        """Open (or activate) the flow tab of one span, or the distribution over many."""
+    async def open_flow(self: TraceTuiApp, starts: list[int],
+                        operation: tuple[str, str] | None = None) -> FlowPane | None:
+        """Open (or activate) the flow tab of one span, or the distribution over many; or,
+        given a store's `operation` (service, name), over its roots found in the worker."""
         index = self.index
-        if index is None or not starts:
+        if index is None or not (starts or operation):
             return None
         tabs = self.tabs
-        tab_id = flow_tab_id(index, starts)
+        tab_id = (flow_tab_id(index, starts) if operation is None
+                  else f"{FLOW_PREFIX}op-{hashlib.sha1(repr(operation).encode()).hexdigest()[:16]}")
         found = tabs.query(f"#{tab_id}")
         if found:
             pane = found.first().query_one(FlowPane)
+        elif operation is not None:
+            what = f"{safe_text(operation[0])} · {safe_text(operation[1])}"
+            source = self.source
+            pane = FlowPane(index, [], what, ascii=self.ascii, source=source,
+                            find_starts=lambda: source.operation_roots(*operation))
+            label = f"flows: {what}"
         else:
             what = operation_of(index, starts)
             pane = FlowPane(index, list(starts), what, ascii=self.ascii, source=self.source)
             label = f"flow: {what}" if len(starts) == 1 else f"flows ×{len(starts):,}: {what}"
+        if not found:
             await tabs.add_pane(TabPane(Content(label[:48]), pane, id=tab_id))
         tabs.active = tab_id
         self.focus_flow_tab(tab_id)
@@ -334,13 +362,16 @@ class FlowTabs:
 
     async def action_flow_all_roots(self: TraceTuiApp) -> None:
         """The distribution over every trace whose root has the selected Traces row's
-        service and operation."""
+        service and operation (a store's: those of the window, the newest --limit)."""
         if self.loading or self.index is None:
             self.say("Still loading: flows open when the load is done.", timeout=4)
             return
         row = self.traces_table.current_row
         if row is None:
             self.say("Select a trace in the Traces tab first.", timeout=4)
+            return
+        if self.source.lazy:  # a store's row: the roots are found in SQL, in the worker
+            await self.open_flow([], (row.root_service, row.root_operation))
             return
         await self.open_flow(roots_like(self.index, row.summary.index))
 

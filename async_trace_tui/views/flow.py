@@ -422,7 +422,11 @@ def roots_like(index: SpanIndex, trace: int) -> list[int]:
     root = index.traces[trace].root
     if root < 0:
         return []
-    service, operation = index.service(root), index.name[root]
+    return roots_of_operation(index, index.service(root), index.name[root])
+
+
+def roots_of_operation(index: SpanIndex, service: str, operation: str) -> list[int]:
+    """The roots of every trace whose root has this service and operation, by start."""
     name = index.name
     out = [s.root for s in index.traces
            if s.root >= 0 and name[s.root] == operation and index.service(s.root) == service]

@@ -267,23 +267,36 @@ class ClickHouseSource(Source):
             at = text.find(" ", at + 1)
         if found is None:
             return None
-        params = self._op_params(*found)
+        rows, note = self._starts_of(*found)
+        if note:
+            self.report.messages.append(f"--flow --op: {note}")
+        return found, rows
+
+    def operation_roots(self, service: str, operation: str) -> tuple[list[int], str]:
+        """The spans of the operation without a parent in the window (trace roots), found
+        with --flow --op's query (the newest `--limit`), their traces fetched."""
+        return self._starts_of(service, operation, roots=True)
+
+    def _starts_of(self, service: str, operation: str,
+                   roots: bool = False) -> tuple[list[int], str]:
+        params = self._op_params(service, operation)
         params["n"] = self.limit
+        only = " AND ParentSpanId = ''" if roots else ""
         # Grouped by the ids: a span stored twice (an exporter's retry) is one start.
         spans = self._rows(f"SELECT TraceId, SpanId, max(Timestamp) AS ts, count() OVER () "
                            f"FROM {self.target.qualified} "
-                           f"WHERE {self._IN_WINDOW} AND {_OF_OPERATION} GROUP BY TraceId, SpanId "
-                           f"ORDER BY ts DESC LIMIT {{n:UInt64}}", params)
+                           f"WHERE {self._IN_WINDOW} AND {_OF_OPERATION}{only} "
+                           f"GROUP BY TraceId, SpanId ORDER BY ts DESC LIMIT {{n:UInt64}}", params)
+        note = ""
         if spans and int(spans[0][3]) > len(spans):
-            self.report.messages.append(
-                f"--flow --op: the newest {len(spans):,} of the {int(spans[0][3]):,} spans of "
-                f"the operation in the window (--limit)")
+            note = (f"the newest {len(spans):,} of the {int(spans[0][3]):,} "
+                    f"{'roots' if roots else 'spans'} of the operation in the window (--limit)")
         ids = [(t, s) for r in spans if (t := _unhex(r[0])) and (s := _unhex(r[1]))]
         self.fetch_traces({t for t, _ in ids})
         index = self.index
         rows = [r for t, s in ids for r in index.find_span(s) if index.trace_id_of(r) == t]
         rows.sort(key=index.start.__getitem__)
-        return found, rows
+        return rows, note
 
     def _op_params(self, service: str, operation: str) -> dict[str, Any]:
         params = self._window_params()
