@@ -52,8 +52,10 @@ class KeyBar(Widget, can_focus=False):
 
     def _bindings_changed(self, screen: Screen) -> None:
         if self.is_attached and screen is self.screen:
+            before = self._items
             self._collect(screen)
-            self.refresh()
+            if self._items != before:  # (a focus change often leaves the same keys shown)
+                self.refresh()
 
     def _collect(self, screen: Screen) -> None:
         app = self.app
