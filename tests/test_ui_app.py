@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind
 from spy import record_calls
+from waiting import until as wait_until
 
 from async_trace_tui.cli import build_parser
 from async_trace_tui.loading import default_sample, load
@@ -71,14 +72,10 @@ async def loaded(app, pilot, timeout: float = 20.0, search: bool = False) -> Non
     await pilot.pause()
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
+async def until(pilot, condition) -> None:
     """Pause until `condition()` holds (message round trips take longer on a loaded
     machine than a fixed number of pauses allows)."""
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "the app never got there"
-        await pilot.pause(0.01)
-        waited += 0.01
+    await wait_until(pilot, condition)
 
 
 def screen_lines(app) -> list[str]:
@@ -353,13 +350,14 @@ async def test_a_big_trace_opens_with_the_keyboard_on_its_tree(monkeypatch):
         for _ in range(2):  # the first open, then another trace in the same tab
             root = app.traces_table.current_row.summary.root
             await pilot.press("enter")
-            for _ in range(3000):  # the build runs in a thread: slow on a loaded machine
-                await pilot.pause(0.01)
+
+            def built(root: int = root) -> bool:  # (in a thread: slow on a loaded machine)
                 pane = app.deps_pane
-                if pane is not None and pane.view is not None and not pane.updating \
-                        and pane.view.focus == root:
-                    break
-            assert pane.view.focus == root
+                return pane is not None and pane.view is not None and not pane.updating \
+                    and pane.view.focus == root
+
+            await until(pilot, built)
+            pane = app.deps_pane
             await pilot.pause()  # focus() takes effect on the next turn of the loop
             assert pane.dep_tree.has_focus
             assert "Group by" in footer_keys(app)
@@ -629,11 +627,9 @@ async def test_span_data_is_shown_literally(write):
         assert shown_name in text and shown_service in text
         app.traces_table.sort_by("start", reverse=False)
         app.traces_table.action_choose()
-        for _ in range(200):  # the tab is added, then its view built and painted
-            await pilot.pause(0.01)
-            text = check_screen()
-            if "child [i]italic?[/i]" in text:
-                break
+        # The tab is added, then its view built (in a thread) and painted.
+        await until(pilot, lambda: "child [i]italic?[/i]" in check_screen())
+        text = check_screen()
         assert shown_name in text and "child [i]italic?[/i]" in text
         await app.open_waterfall(0)
         await pilot.pause()
@@ -656,11 +652,8 @@ async def test_trace_option_opens_its_dependencies_directly():
     app = create_app(trace=PAYMENTS_TRACE)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
-        for _ in range(200):  # the tab opens once the loaded index has been taken in
-            if app.tabs.active == DEPS_TAB:
-                break
-            await pilot.pause(0.01)
-        assert app.tabs.active == DEPS_TAB
+        # The tab opens once the loaded index has been taken in.
+        await until(pilot, lambda: app.tabs.active == DEPS_TAB)
         assert app.deps_pane.focus_row == app.index.traces[trace_row(app, PAYMENTS_TRACE)].root
 
 

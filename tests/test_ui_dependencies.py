@@ -15,6 +15,7 @@ import pytest
 from rich.cells import cell_len
 from spy import record_calls
 from textual.app import App, ComposeResult
+from waiting import until
 
 from async_trace_tui.loading import default_sample, load
 from async_trace_tui.model import KIND_CONSUMER, KIND_PRODUCER
@@ -699,10 +700,7 @@ async def test_big_traces_build_their_view_in_a_thread(sample, monkeypatch):
     backoff = only(sample, "retry backoff")
 
     async def built() -> None:
-        for _ in range(500):
-            if pane.view is not None and not pane.dep_tree.loading:
-                break
-            await pilot.pause(0.01)
+        await until(pilot, lambda: pane.view is not None and not pane.dep_tree.loading)
         await pilot.pause()
 
     async with run(sample, focus) as pilot:
@@ -725,11 +723,7 @@ async def test_big_traces_build_their_view_in_a_thread(sample, monkeypatch):
 # -- big work in threads: the key is answered at once, the tree follows ---------------------
 
 async def settled(pilot, pane: DependenciesPane) -> None:
-    for _ in range(500):
-        if not pane.updating:
-            break
-        await pilot.pause(0.01)
-    assert not pane.updating
+    await until(pilot, lambda: not pane.updating, what="the tree kept updating")
     await pilot.pause()
 
 
@@ -810,11 +804,7 @@ async def test_the_collector_is_held_while_rows_are_made_and_released_after(samp
         tree = pane_of(pilot.app).dep_tree
         expand_all(tree)
         assert not gc.isenabled()  # put off while the user works through the tree...
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if gc.isenabled():
-                break
-        assert gc.isenabled()  # ...and run once they pause
+        await until(pilot, gc.isenabled)  # ...and run once they pause
         tree.expand_line(0)
         tree.collapse_line(0)
         tree.expand_line(0)

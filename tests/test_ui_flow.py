@@ -12,6 +12,7 @@ import functools
 import pytest
 from flow_data import Recorder, clone_chain
 from test_flow import chain_template
+from waiting import until
 
 from async_trace_tui.loading import load
 from async_trace_tui.ui.app import DEPS_TAB, TRACES_TAB, create_app
@@ -128,9 +129,8 @@ async def test_F_on_a_merged_node_shows_the_distribution():
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         # (a focus still on its way into the dependencies tab would switch back to it)
-        while app.deps_pane is None or app.deps_pane.view is None \
-                or not app.deps_pane.dep_tree.has_focus:
-            await pilot.pause(0.02)
+        await until(pilot, lambda: app.deps_pane is not None and app.deps_pane.view is not None
+                    and app.deps_pane.dep_tree.has_focus)
         tree = app.deps_pane.dep_tree
         merged = next(i for i in range(tree.line_count) if len(tree.node_at(i).rows) == 5)
         tree.move_cursor(merged)
@@ -283,10 +283,7 @@ async def test_F_on_a_store_fetches_what_the_flow_reaches(store):
             assert not app.index.trace_index.get(t.trace_id)  # not fetched yet
             assert app.traces_table.select_trace(t.trace_id.hex())
             await app.action_open_flow()
-            for _ in range(1500):
-                if app.query(FlowPane):
-                    break
-                await pilot.pause(0.02)
+            await until(pilot, lambda: app.query(FlowPane))
             pane = await flow_ready(app, pilot)
             assert not pane.error
             assert flow_json(pane.flow) == want

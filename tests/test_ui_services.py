@@ -9,6 +9,8 @@ import asyncio
 import functools
 import json
 
+from waiting import until
+
 from async_trace_tui.ui.app import DEPS_TAB, SERVICES_TAB, create_app
 from async_trace_tui.ui.services_pane import ServicesPane
 from async_trace_tui.ui.widgets.map_drawing import MapDrawingView
@@ -44,12 +46,9 @@ async def services_shown(app, pilot, timeout: float = 20.0) -> ServicesPane:
     return pane
 
 
-async def settled(pilot, condition, timeout: float = 10.0) -> None:
+async def settled(pilot, condition) -> None:
     """Let the app run until `condition()` holds (a tab switch moves the focus in steps)."""
-    waited = 0.0
-    while not condition() and waited < timeout:
-        await pilot.pause(0.02)
-        waited += 0.02
+    await until(pilot, condition)
 
 
 def row_texts(pane: ServicesPane) -> list[str]:
@@ -124,8 +123,7 @@ async def test_drawing_where_it_fits_table_alone_when_narrow():
         assert "┄" in text and "─" in text  # dotted async, solid sync
 
         await pilot.resize_terminal(80, 40)
-        await pilot.pause(0.1)
-        assert not drawing.display
+        await settled(pilot, lambda: not drawing.display)
         text = "\n".join(screen_lines(app))
         assert "│ payments-worker │" not in text
         assert "⇢ payments-worker" in text and "p95 lag" in text  # the table, whole
