@@ -40,11 +40,12 @@ def timestamp(ns: int, digits: int = 3) -> str:
     if ns <= 0:
         return "-"
     second, rest = divmod(int(ns), 1_000_000_000)
-    return f"{_second(second)}." + f"{rest:09d}"[:max(1, min(digits, 9))]
+    return f"{second_text(second)}." + f"{rest:09d}"[:max(1, min(digits, 9))]
 
 
 @functools.lru_cache(maxsize=1024)
-def _second(second: int) -> str:
+def second_text(second: int) -> str:
+    """`YYYY-MM-DD HH:MM:SS` (UTC) of a second since 1970."""
     # strftime costs more than the rest of a --list row; rows by start time share seconds.
     return _dt.datetime.fromtimestamp(second, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 

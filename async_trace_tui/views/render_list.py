@@ -16,7 +16,7 @@ import msgspec
 from rich.cells import cell_len
 
 from ..textsafe import escape_json_text
-from .format import duration, safe_text, timestamp
+from .format import duration, safe_text, second_text, timestamp
 from .glyphs import Glyphs
 from .traces import TraceRow
 
@@ -31,7 +31,7 @@ def _width(text: str) -> int:
 def write_text(rows: Sequence[TraceRow], out: TextIO, g: Glyphs, styled: bool = False) -> None:
     """Aligned columns, a header line first; `styled` (a terminal) makes the header bold and
     error counts red."""
-    services = {r.root_service: safe_text(r.root_service) for r in rows}
+    services = {name: safe_text(name) for name in {r.root_service for r in rows}}
     service_w = max([len("root service"), *map(_width, services.values())])
     padded = {raw: shown + " " * (service_w - _width(shown)) for raw, shown in services.items()}
 
@@ -49,6 +49,7 @@ def write_text(rows: Sequence[TraceRow], out: TextIO, g: Glyphs, styled: bool = 
     errors_cell = f"{{:>{errors_w}}}".format
     zero = errors_cell(0)
     micro = g.micro
+    operations: dict[str, str] = {}  # few distinct root operations: each escaped once
     for lo in range(0, len(rows), _CHUNK):
         lines = []
         for r in rows[lo:lo + _CHUNK]:
@@ -58,9 +59,18 @@ def write_text(rows: Sequence[TraceRow], out: TextIO, g: Glyphs, styled: bool = 
                     errors = _RED + errors + _RESET
             else:
                 errors = zero
-            lines.append(line(timestamp(r.start_ns), r.trace_id, duration(r.duration_ns, micro),
+            op = operations.get(r.root_operation)
+            if op is None:
+                op = operations[r.root_operation] = safe_text(r.root_operation)
+            start = r.start_ns
+            if start > 0:  # timestamp(start), without its call: the most of a row's cost
+                second, rest = divmod(start, 1_000_000_000)
+                when = f"{second_text(second)}.{rest // 1_000_000:03d}"
+            else:
+                when = timestamp(start)
+            lines.append(line(when, r.trace_id, duration(r.duration_ns, micro),
                               r.spans, errors, r.async_from, r.async_to,
-                              padded[r.root_service], safe_text(r.root_operation)))
+                              padded[r.root_service], op))
         out.write("".join(lines))
 
 
