@@ -1088,3 +1088,25 @@ async def test_plus_stops_at_its_row_budget(sample, monkeypatch):
         assert tree.cursor_line == 0
         tree.action_expand_all()  # again: nothing breaks at the limit
         assert tree.line_count <= before + 12
+
+
+@run_async
+async def test_a_smaller_terminal_keeps_the_cursor_on_screen(sample):
+    async with run(sample, consumer_row(sample)) as pilot:
+        tree = pane_of(pilot.app).dep_tree
+        await until(pilot, lambda: tree.line_count > 0)
+        tree.move_cursor(0)
+        tree.action_expand_all()
+        await pilot.pause()
+        assert tree.line_count > 12
+        tree.focus()
+        tree.move_cursor(tree.line_count - 1)
+        await pilot.pause()
+        await pilot.resize_terminal(SIZE[0], 14)
+        assert tree.scrollable_content_region.height < tree.line_count
+
+        def cursor_shown() -> bool:
+            top = tree.scroll_offset.y
+            return top <= tree.cursor_line < top + tree.scrollable_content_region.height
+
+        await until(pilot, cursor_shown, timeout=5)

@@ -553,6 +553,17 @@ class DependencyTree(SteadyScrollView, can_focus=True):
             self._refresh_line(line)
         self._after_cursor_move(center=center)
 
+    _shown_height = 0  # the height the last Resize gave the tree
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A lower terminal must not leave the cursor below the screen (keys would move it
+        # out of sight). Only a change of height: a Resize also comes when the tree grows,
+        # and a view scrolled away with the mouse stays where it is then.
+        shrunk = event.size.height < self._shown_height
+        self._shown_height = event.size.height
+        if shrunk and self._lines:
+            self.call_after_refresh(self.scroll_to_line, self.cursor_line)
+
     def select_node(self, node: DepNode) -> bool:
         at = self.line_of(node)
         if at >= 0:
