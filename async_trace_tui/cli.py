@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         source.close()
         print(f"trace-tui: {e}", file=sys.stderr)
         return EXIT_NOTHING_LOADED
-    for line in source.report_lines():
+    said = source.report_lines()
+    for line in said:
         print(line, file=sys.stderr)
     if not source.lazy and not len(source.index):
         print("trace-tui: nothing could be loaded", file=sys.stderr)
@@ -205,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     finally:
+        if source.lazy:  # what the fetches met (copies of spans a store holds twice)
+            for line in source.report_lines():
+                if line not in said:
+                    print(line, file=sys.stderr)
         source.close()
 
 

@@ -105,6 +105,8 @@ def test_default_trace_and_its_view_are_the_files(capsys, twice):
     assert got == want
     opened = [line for line in want_err.splitlines() if "opening" in line or "trace" in line]
     assert opened and opened[-1] in got_err
+    # the copies the fetch met are said on stderr too, after the view (as `r` says in the TUI)
+    assert "duplicate" in want_err and "more than once" in got_err
 
 
 def test_copies_fetched_are_skipped_and_counted(twice):
