@@ -107,6 +107,7 @@ def test_default_trace_and_its_view_are_the_files(capsys, twice):
     assert opened and opened[-1] in got_err
     # the copies the fetch met are said on stderr too, after the view (as `r` says in the TUI)
     assert "duplicate" in want_err and "more than once" in got_err
+    assert "0 of 0 files" not in got_err  # a store has no files
 
 
 def test_copies_fetched_are_skipped_and_counted(twice):

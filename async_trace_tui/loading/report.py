@@ -87,10 +87,10 @@ class LoadReport:
 
     def summary(self) -> str:
         ok = len(self.files) - len(self.failed_files)
-        parts = [
-            f"loaded {self.spans:,} spans in {self.traces:,} traces "
-            f"from {ok} of {len(self.files)} file{'s' if len(self.files) != 1 else ''}"
-        ]
+        loaded = f"loaded {self.spans:,} spans in {self.traces:,} traces"
+        # A store's or a receiver's report has no files: "from 0 of 0 files" would mislead.
+        parts = [f"{loaded} from {ok} of {len(self.files)} file{'s' if len(self.files) != 1 else ''}"
+                 if self.files else loaded]
         if self.skipped:
             parts.append(
                 "skipped " + ", ".join(f"{n:,} {reason}" for reason, n in self.skipped.most_common())
