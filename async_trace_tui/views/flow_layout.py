@@ -50,7 +50,6 @@ class FlowLayout:
         # Lines: a span row (>= 0) or a trace header (-1 - trace); depth under its entry.
         lines: array[int] = array("l")
         depths: array[int] = array("l")
-        children = idx.children
         self.spans_in: dict[int, int] = {}
         for t in self.traces:
             rows = by_trace[t]
@@ -58,15 +57,7 @@ class FlowLayout:
             lines.append(-1 - t)
             depths.append(0)
             entries = sorted((r for r in rows if parent[r] not in dist), key=start.__getitem__)
-            stack = [(r, 0) for r in reversed(entries)]
-            while stack:
-                row, depth = stack.pop()
-                lines.append(row)
-                depths.append(depth)
-                kids = children(row)
-                if kids:
-                    d = depth + 1
-                    stack.extend((k, d) for k in reversed(kids))
+            idx.depth_first(entries, lines, depths)
         self.lines = lines
         self.depths = depths
         self.line_of: dict[int, int] = {r: i for i, r in enumerate(lines) if r >= 0}

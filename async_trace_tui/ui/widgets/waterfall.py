@@ -37,16 +37,7 @@ def tree_order(index: SpanIndex, trace: int) -> tuple[array, array]:
     """(rows, depths) of a trace's spans, depth-first from its roots, children by start."""
     rows: array[int] = array("l")
     depths: array[int] = array("l")
-    children = index.children
-    stack = [(r, 0) for r in reversed(index.roots(trace))]
-    while stack:
-        row, depth = stack.pop()
-        rows.append(row)
-        depths.append(depth)
-        kids = children(row)
-        if kids:
-            d = depth + 1
-            stack.extend((k, d) for k in reversed(kids))
+    index.depth_first(index.roots(trace), rows, depths)
     spans = index.spans_of(trace)
     if len(rows) < len(spans):
         # Spans whose parents form a loop (bad data) are reachable from no root: list them too.
