@@ -17,9 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trace-tui",
         description="Explore OpenTelemetry traces in the terminal, async hand-offs (span links) included.",
         epilog="With no FILE, opens the bundled sample. Files may be OTLP/JSON, JSON Lines or "
-               "protobuf, plain, .gz or .zst; '-' reads standard input; directories are read whole.",
+               "protobuf, Jaeger JSON or Zipkin v2 JSON, plain, .gz or .zst; '-' reads standard "
+               "input; directories are read whole. A FILE may also be a store (see 'stores'). "
+               "'trace-tui export FILE... --to STORE' writes spans into a store.",
     )
     p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("--max-bytes", type=_size, default=None, metavar="SIZE",
                    help="stop reading an input once it (decompressed) passes SIZE bytes "
                         "(K, M, G suffixes; default a quarter of physical memory)")
@@ -59,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "the newest N spans of the operation are the starts")
     _live_arguments(p)
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("async-trace-tui")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _live_arguments(p: argparse.ArgumentParser) -> None:

@@ -74,3 +74,11 @@ def test_utf8_stream_keeps_the_glyphs(data):
     p = run({"PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8", "LC_ALL": None}, data, "--print")
     assert p.returncode == 0
     assert "◀ focus" in p.stdout.decode() and NAME.replace("\u202e", "\\u202e") in p.stdout.decode()
+
+
+def test_version_names_the_installed_release():
+    from importlib.metadata import version
+
+    p = run({}, "--version")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode().strip() == f"trace-tui {version('async-trace-tui')}"
