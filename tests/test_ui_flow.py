@@ -99,6 +99,12 @@ async def test_F_opens_the_flow_tab_and_n_steps_the_critical_path():
         line = layout.line_of[path[4]]
         row = "".join(s.text for s in widget.render_row(line, 150, False))
         assert "┄▶" in row and row.lstrip().startswith("┃")
+        # a trace's header runs on over the bar area up to the arrow crossing it, not cut
+        # at the name column
+        header = layout.lines.index(-1 - headers[2])
+        text = "".join(s.text for s in widget.render_row(header, 100, False))
+        assert "email-worker email process  (3 spans)" in text and "┊" in text
+        assert len(text) == 100
 
 
 @run_async

@@ -173,8 +173,13 @@ class FlowWaterfall(SpanTimeline):
             text += f"  {safe_text(idx.service(summary.root))} {safe_text(idx.name[summary.root])}"
         n = layout.spans_in[t]
         text += f"  ({n:,} of {summary.spans:,} spans)" if n != summary.spans else f"  ({n:,} spans)"
-        segs = [Segment(fit(text, 1 + label_w + 1), style)]
-        segs.extend(self._arrow_cells(index, -1, bar_w, style, style))
+        chars, styles = self._cells(index, -1, bar_w, style, style)
+        # The label runs on over the bar area up to the first arrow crossing this line,
+        # rather than being cut at the name column with the rest of the line empty.
+        free = next((c for c, ch in enumerate(chars) if ch != " "), bar_w)
+        head = 1 + label_w + 1 + free
+        segs = [Segment(fit(text, head), style)]
+        segs.extend(self._join(chars[free:], styles[free:]))
         segs.append(Segment(fit("", 2 + dur_w), style))
         return segs
 
@@ -187,8 +192,12 @@ class FlowWaterfall(SpanTimeline):
 
     def _arrow_cells(self, index: int, row: int, bar_w: int, base: Style,
                      colour: Style) -> list[Segment]:
-        """The bar area of one line: the span's bar, the dotted hand-off arrows that cross
-        or end on it, the critical path's colour and queue wait."""
+        return self._join(*self._cells(index, row, bar_w, base, colour))
+
+    def _cells(self, index: int, row: int, bar_w: int, base: Style,
+               colour: Style) -> tuple[list[str], list[Style]]:
+        """The bar area of one line, cell by cell: the span's bar, the dotted hand-off
+        arrows that cross or end on it, the critical path's colour and queue wait."""
         g = self._g
         layout = self.flow_layout
         chars = [" "] * bar_w
@@ -222,11 +231,16 @@ class FlowWaterfall(SpanTimeline):
             for c in range(a, b):
                 chars[c] = _BLOCK[g]
                 styles[c] = bar_style
-        # runs of one style become one segment
+        return chars, styles
+
+    @staticmethod
+    def _join(chars: list[str], styles: list[Style]) -> list[Segment]:
+        """Runs of one style as one segment each."""
         segs: list[Segment] = []
         run_start = 0
-        for c in range(1, bar_w + 1):
-            if c == bar_w or styles[c] is not styles[run_start]:
+        n = len(chars)
+        for c in range(1, n + 1):
+            if c == n or styles[c] is not styles[run_start]:
                 segs.append(Segment("".join(chars[run_start:c]), styles[run_start]))
                 run_start = c
         return segs
