@@ -527,3 +527,15 @@ def test_flow_escapes_span_text(tmp_path):
     assert "\x1b" not in raw and "\u202e" not in raw and "\\u202e" in raw
     assert json.loads(raw)["critical_path"][0]["operation"] == "GET /\u202eevil\x07"
 
+
+
+def test_flow_op_histogram_of_equal_flows_is_one_row(capsys):
+    """One flow (or flows all as long): one histogram row, not ten rows all reading
+    `1.29 s – 1.29 s` (slices of a nanosecond)."""
+    code, out, _ = run_cli([str(SAMPLE), "--flow", "--op", "payments-worker orders process"],
+                           capsys)
+    assert code == 0
+    rows = [line for line in out.splitlines() if " – " in line]
+    assert len(rows) == 1
+    assert rows[0].split() == ["1.29", "s", "–", "1.29", "s", "██████████████████████████████",
+                               "1"]

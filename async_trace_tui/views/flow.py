@@ -302,10 +302,15 @@ class Distribution:
         return len(self.starts)
 
     def histogram(self, buckets: int = 10) -> list[tuple[int, int, int]]:
-        """(low, high, flows) for `buckets` equal slices of [min, max] end-to-end."""
+        """(low, high, flows) for `buckets` equal slices of [min, max] end-to-end: one
+        bucket when every flow took the same time (or a few ns apart), which slices of a
+        nanosecond would show as ten rows of the same range."""
         if not self.latencies:
             return []
         lo, hi = min(self.latencies), self.max
+        buckets = max(1, min(buckets, hi - lo))
+        if hi == lo:
+            return [(lo, hi, len(self.latencies))]
         width = max(1, -(-(hi - lo) // buckets))
         counts = [0] * buckets
         for v in self.latencies:
