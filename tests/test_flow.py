@@ -539,3 +539,16 @@ def test_flow_op_histogram_of_equal_flows_is_one_row(capsys):
     assert len(rows) == 1
     assert rows[0].split() == ["1.29", "s", "–", "1.29", "s", "██████████████████████████████",
                                "1"]
+
+
+def test_one_span_reads_in_the_singular(capsys):
+    """A file of one span: `1 span · 1 service`, `loaded 1 span in 1 trace`, never
+    `1 spans · 1 services`."""
+    one = Path(__file__).parent / "data/corpus/opentelemetry-proto/examples__trace.json"
+    code, out, err = run_cli([str(one), "--flow"], capsys)
+    assert code == 0
+    assert "1 span · 1 service (my.service)" in out
+    assert "critical path (1 span, ends with my.service" in out
+    assert "loaded 1 span in 1 trace from 1 of 1 file" in err
+    assert "the biggest (1 span)" in err
+    assert "1 spans" not in out + err and "1 services" not in out

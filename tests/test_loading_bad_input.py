@@ -445,7 +445,7 @@ def test_span_skipped_for_its_span_id_leaves_no_empty_trace(write, capsys):
                                     span_json(sid(2), "kept")))
     index, report = load([path])
     assert index.trace_ids == [bytes.fromhex(TRACE_A)]
-    assert report.traces == 1 and "in 1 traces" in report.lines()[0]
+    assert report.traces == 1 and "loaded 1 span in 1 trace from" in report.lines()[0]
     assert [s.spans for s in index.traces] == [1]
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from ..textsafe import safe_text
+from ..words import counted
 
 
 class LoadError(Exception):
@@ -87,7 +88,7 @@ class LoadReport:
 
     def summary(self) -> str:
         ok = len(self.files) - len(self.failed_files)
-        loaded = f"loaded {self.spans:,} spans in {self.traces:,} traces"
+        loaded = f"loaded {counted(self.spans, 'span')} in {counted(self.traces, 'trace')}"
         # A store's or a receiver's report has no files: "from 0 of 0 files" would mislead.
         parts = [f"{loaded} from {ok} of {len(self.files)} file{'s' if len(self.files) != 1 else ''}"
                  if self.files else loaded]

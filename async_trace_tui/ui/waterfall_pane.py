@@ -10,6 +10,7 @@ from textual.widgets import Static
 from ..index import SpanIndex
 from ..model import KIND_NAMES, STATUS_NAMES
 from ..views.format import duration, safe_text, timestamp
+from ..words import counted
 from .widgets.waterfall import Waterfall
 
 
@@ -42,7 +43,7 @@ class WaterfallPane(Vertical):
             t.append(safe_text(idx.service(s.root)), "bold")
             t.append(" · ")
             t.append(safe_text(idx.name[s.root]))
-        t.append(f"  {duration(s.duration)}  {s.spans:,} spans")
+        t.append(f"  {duration(s.duration)}  {counted(s.spans, 'span')}")
         if s.errors:
             t.append(f"  {s.errors} error{'s' if s.errors != 1 else ''}", "bold")
         t.append(f"  async from {s.links_out} · to {s.links_in}  started {timestamp(s.start)}")

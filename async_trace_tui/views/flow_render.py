@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
+from ..words import counted
 from .flow import QUEUE, Distribution, Flow
 from .format import duration, safe_text, short_id
 from .glyphs import Glyphs
@@ -128,7 +129,7 @@ def title_parts(flow: Flow, g: Glyphs) -> Parts:
 def detail_parts(flow: Flow, g: Glyphs) -> Parts:
     """Spans, services, errors, skew: the rest of the summary."""
     services = flow.services()
-    out: Parts = [(f"{flow.spans:,} spans{g.sep}{len(services)} services (", ""),
+    out: Parts = [(f"{counted(flow.spans, 'span')}{g.sep}{counted(len(services), 'service')} (", ""),
                   (", ".join(safe_text(s) for s in services), "service"), (")", "")]
     if flow.errors:
         out.append((f"{g.sep}{flow.errors} error{'s' if flow.errors != 1 else ''}", "error"))
@@ -170,7 +171,7 @@ def flow_lines(flow: Flow, g: Glyphs, ascii: bool) -> list[Parts]:
     """What `--flow` prints: the title, the summary, the critical path table."""
     out = [title_parts(flow, g), summary_parts(flow, g), detail_parts(flow, g), []]
     last = flow.end_row
-    out.append([("critical path", "header"), (f" ({len(flow.path)} spans, ends with ", "dim"),
+    out.append([("critical path", "header"), (f" ({counted(len(flow.path), 'span')}, ends with ", "dim"),
                 *_name(flow.index, last, g), (")", "dim")])
     out.extend(path_rows(flow, g, ascii))
     return out

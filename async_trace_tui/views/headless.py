@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..gcpause import paused_gc
+from ..words import counted
 from .dependencies import CYCLE, MISSING, MORE, DependencyView, ViewOptions
 from .format import safe_text
 from .glyphs import glyphs
@@ -119,7 +120,7 @@ def _default_note(source: Source, t: int) -> str:
     s = source.index.traces[t]
     links = s.links_in + s.links_out
     why = (f"the one with the most async links ({links})" if links
-           else f"no trace has async links: the biggest ({s.spans:,} spans)")
+           else f"no trace has async links: the biggest ({counted(s.spans, 'span')})")
     if source.busiest_scope:
         why += f" {source.busiest_scope}"
     root = s.root
