@@ -280,6 +280,34 @@ async def test_traces_table_pages_sorts_and_filters_in_the_store(data):
 
 
 @run_async
+async def test_empty_window_and_unmatched_filter_say_so(data):
+    """A window the store holds no trace in says so, and what sets it, not `no traces
+    loaded yet` (the load is over: a user would wait for nothing); a filter the store
+    finds nothing for says there is no match."""
+    from async_trace_tui.ui import store_pages
+
+    _index, db = data
+    source = open_source([f"chdb:{db}"], since="2025-01-01T00:00:00Z",
+                         until="2025-01-01T01:00:00Z")
+    app = create_app([f"chdb:{db}"], source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not app.loading)
+        msg = app.traces_table.empty_message()
+        assert msg.startswith("no traces in the window 2025-01-01T00:00:00Z to 2025-01-01T01:00:00Z")
+        assert "--since" in msg
+    source.close()
+    app, source = store_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not app.loading)
+        pane, table = app.traces_pane, app.traces_table
+        pane.filter_input.value = "zzzz"
+        await pilot.pause(store_pages.DEBOUNCE)
+        await wait_for(pilot, lambda: not pane.store.busy and table.row_count == 0)
+        assert table.empty_message().startswith("no trace matches 'zzzz'")
+    source.close()
+
+
+@run_async
 async def test_services_tab_shows_the_stores_map(data, capsys):
     """m over a store: the map of the whole window from SQL (what --map --json from the same
     store prints), not of the spans fetched; fetched in a worker, `fetching…` and the window

@@ -27,6 +27,9 @@ class StorePages:
         self.page = page
         self.table: TracesTable = pane.table
         self.table.remote = True
+        window = getattr(source, "window_label", "")
+        self.table.empty_note = (f"no traces in the {window}: --since and --until set it"
+                                 if window else "no traces in the store")
         self.table.sort_key, self.table.sort_reverse = "start", True  # as `open` asked
         self.asked = self._question()
         self.more = len(rows) >= page  # a full page: there may be more

@@ -249,6 +249,7 @@ class TracesTable(LineList):
         # Rows sorted and filtered elsewhere (a store's SQL: see ui/store_pages.py): shown
         # in the order given; sort and filter are only what they were asked with.
         self.remote = False
+        self.empty_note = "no traces loaded yet"  # what an empty table says (a store: its window)
         self._rows: list[Any] = []
         self._quick: list[str] = []  # "service\noperation", lower case, per row
         self._order: dict[str, list[int]] = {}
@@ -691,9 +692,10 @@ class TracesTable(LineList):
     def empty_message(self) -> str:
         if self._searching is not None:
             return "searching…"
-        if self._rows and self.filter_text.strip():
+        if (self._rows or self.remote) and self.filter_text.strip():
+            # (a store's rows are what its SQL filter kept: none is no match)
             return f"no trace matches {safe_text(self.filter_text.strip())!r}  (escape clears the filter)"
-        return "no traces loaded yet" if not self._rows else ""
+        return self.empty_note if not self._rows else ""
 
     def render_header(self, width: int) -> list[Segment]:
         header, sorted_style = self._style("header"), self._style("sorted")
