@@ -23,7 +23,7 @@ from ...views.dependencies import DepNode
 from ...views.details import DIM, ERROR, HEADING, OK, Details, DetailsBuilder
 from ...views.format import safe_text
 from ...views.glyphs import ASCII, UNICODE, Glyphs
-from .dep_tree import _foreground
+from .line_list import foreground
 from .paint import SteadyScrollView, set_virtual_size, text_segments
 
 LABEL_MAX = 30  # cells for the label column; longer labels get a line of their own
@@ -159,7 +159,7 @@ class DetailsPanel(SteadyScrollView, can_focus=True):
     def _tone(self, tone: str) -> Style:
         name = {ERROR: "details--error", OK: "details--ok", DIM: "details--dim",
                 HEADING: "details--heading"}.get(tone)
-        return _foreground(self.get_component_rich_style(name)) if name else Style()
+        return foreground(self.get_component_rich_style(name)) if name else Style()
 
     def _layout(self, refresh: bool = True) -> None:
         width = self.scrollable_content_region.width or 60
@@ -170,7 +170,7 @@ class DetailsPanel(SteadyScrollView, can_focus=True):
             self._set_lines(refresh)
             return
         def get(name: str) -> Style:
-            return _foreground(self.get_component_rich_style(name))
+            return foreground(self.get_component_rich_style(name))
 
         label_style = get("details--label")
         section_style = get("details--section")
