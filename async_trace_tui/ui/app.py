@@ -1,17 +1,17 @@
 """The TUI: Traces, Dependencies and waterfall tabs over traces loaded in the background.
 
 `create_app(files, ...)` builds the app (the CLI and the tests use it); `run_app(files,
-args)` runs it for the CLI and returns the exit status.
+args)` runs it for the CLI and returns the exit status. The load (app_loading), the moves
+between tabs (app_tabs), the palette's entries (commands) and the flow tabs (flow_pane) are
+mixed into the app from their own modules.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,25 +25,24 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Label, ProgressBar, TabbedContent, TabPane
-from textual.worker import get_current_worker
 
 from ..index import SpanIndex
 from ..live import LiveConfig
 from ..loading import default_sample, load
 from ..loading.report import LoadReport
-from ..sources import Cancelled, Source, SourceError, failure, is_store, open_source
+from ..sources import Source, SourceError, failure, is_store, open_source
 from ..views.dependencies import ViewOptions
 from ..views.format import safe_text, short_id
 from ..views.glyphs import glyphs
 from ..views.grouping import GroupSpecError
-from ..views.headless import choose_focus, parse_hex_id
-from ..views.short_ids import names_for, short_trace_id
-from ..views.traces import TraceRow
-from .commands import TraceTuiCommands
+from ..views.headless import parse_hex_id
+from ..views.short_ids import short_trace_id
+from .app_loading import EXIT_NOTHING_LOADED, BackgroundLoad
+from .app_tabs import CLOSABLE, DEPS_TAB, SERVICES_TAB, TRACES_TAB, WATERFALL_PREFIX, TabSwitching
+from .commands import PaletteEntries, TraceTuiCommands
 from .dependencies_pane import HELP as DEPENDENCIES_HELP
-from .dependencies_pane import PALETTE as DEPENDENCIES_PALETTE
 from .dependencies_pane import DependenciesPane
-from .flow_pane import FLOW_PREFIX, FlowTabs
+from .flow_pane import FlowTabs
 from .live_mode import LiveHeader, LiveMode
 from .screens import HelpScreen, MainScreen, ReportScreen, dependency_classes, own_bindings
 from .services_pane import ServicesPane
@@ -53,61 +52,12 @@ from .widgets.keybar import KeyBar
 from .widgets.line_list import LineList
 from .widgets.pair_list import PairList
 from .widgets.service_table import ServiceTable
-from .widgets.traces_table import PreparedRows, TracesTable
+from .widgets.traces_table import TracesTable
 from .widgets.waterfall import HELP as WATERFALL_HELP
 from .widgets.waterfall import Waterfall
 
-TRACES_TAB = "traces-tab"
-DEPS_TAB = "deps-tab"
-SERVICES_TAB = "services-tab"
-WATERFALL_PREFIX = "wf-"
-CLOSABLE = (WATERFALL_PREFIX, FLOW_PREFIX)  # tabs `w` closes
-EXIT_NOTHING_LOADED = 1
 
-
-# -- messages from the loading thread ---------------------------------------------------
-
-class LoaderProgress(Message):
-    def __init__(self, label: str, done: int, size: int, files_done: int, files: int) -> None:
-        super().__init__()
-        self.label = label
-        self.done = done
-        self.size = size
-        self.files_done = files_done
-        self.files = files
-
-
-class LoaderPhase(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
-class LoaderPreview(Message):
-    def __init__(self, rows: PreparedRows) -> None:
-        super().__init__()
-        self.rows = rows
-
-
-class LoaderDone(Message):
-    def __init__(self, index: SpanIndex | None, rows: PreparedRows | list[TraceRow],
-                 seconds: float, error: str = "") -> None:
-        super().__init__()
-        self.index = index
-        self.rows = rows
-        self.seconds = seconds
-        self.error = error
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-class TraceTuiApp(FlowTabs, App[None]):
+class TraceTuiApp(BackgroundLoad, TabSwitching, PaletteEntries, FlowTabs, App[None]):
     """Build it with `create_app`."""
 
     CSS_PATH = ["app.tcss", "dependencies.tcss", "services.tcss"]
@@ -210,118 +160,6 @@ class TraceTuiApp(FlowTabs, App[None]):
         found = self.query(ServicesPane)
         return found.first() if found else None
 
-    def waterfall_tabs(self) -> list[str]:
-        return [p.id for p in self.tabs.query(TabPane)
-                if p.id and p.id.startswith(WATERFALL_PREFIX)]
-
-    # -- loading --------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self) -> None:
-        worker = get_current_worker()
-        began = time.perf_counter()
-        post = self.post_message
-        try:
-            rows = self.source.open(
-                progress=lambda *a: post(LoaderProgress(*a)),
-                preview=lambda rows: post(LoaderPreview(PreparedRows(rows))),
-                phase=lambda text: post(LoaderPhase(text)),
-                cancelled=lambda: worker.is_cancelled,
-            )
-            # Sort orders and filter keys for the Traces table, and the short trace ids,
-            # here rather than in the UI.
-            prepared = PreparedRows(rows)
-            names_for(self.source.index).warm()
-        except Cancelled:
-            return
-        except SourceError as e:  # a store that cannot be read (down, auth, no table)
-            post(LoaderDone(None, [], time.perf_counter() - began, f"trace-tui: {e}"))
-            return
-        except Exception as e:  # never a traceback over the UI: report it and carry on
-            post(LoaderDone(None, [], time.perf_counter() - began,
-                            f"internal error while loading: {type(e).__name__}: {e}"))
-            return
-        post(LoaderDone(self.source.index, prepared, time.perf_counter() - began))
-
-    def on_loader_progress(self, m: LoaderProgress) -> None:
-        if not self.loading:
-            return
-        bar = self.query_one("#loading-bar", ProgressBar)
-        which = f" ({min(m.files_done + 1, m.files)} of {m.files} files)" if m.files > 1 else ""
-        text = Text("Loading ")
-        text.append(safe_text(m.label), "bold")
-        if m.done == 0 and m.files == 1:
-            # Some formats (one protobuf message) report nothing until parsed: no fake 0 %.
-            bar.update(total=None)
-            text.append(f"  {_size(m.size)}, parsing…")
-        else:
-            frac = (m.files_done + (m.done / m.size if m.size else 0)) / max(1, m.files)
-            bar.update(total=1000, progress=min(1000, frac * 1000))
-            text.append(f"{which}  {_size(m.done)} of {_size(m.size)}" if m.done < m.size else which)
-        self.query_one("#loading-label", Label).update(text, layout=False)
-
-    def on_loader_phase(self, m: LoaderPhase) -> None:
-        if self.loading:
-            self.query_one("#loading-bar", ProgressBar).update(total=None)  # no measure
-            self.query_one("#loading-label", Label).update(Text(m.text), layout=False)
-
-    def on_loader_preview(self, m: LoaderPreview) -> None:
-        if not self.loading:
-            return
-        self.traces_pane.set_preview(m.rows)
-        self.traces_pane.set_loading_note(
-            f"still loading: the first {len(m.rows.rows):,} traces (async links pending)")
-
-    async def on_loader_done(self, m: LoaderDone) -> None:
-        try:
-            await self._loaded(m)
-        except (NoMatches, ScreenStackError):
-            pass  # the app closed while the load finished
-
-    async def _loaded(self, m: LoaderDone) -> None:
-        self.load_seconds = m.seconds
-        self.traces_pane.set_loading_note("")
-        if m.error:
-            self.report.messages.append(m.error)
-        if self.live is not None and (m.index is None or not len(m.index)):
-            # live: start empty, spans are on their way
-            m.index = m.index if m.index is not None else SpanIndex.empty()
-        elif m.index is None or (not len(m.index) and not self.source.lazy):
-            self.loading = False
-            self.nothing_loaded = True
-            self.exit(return_code=EXIT_NOTHING_LOADED)
-            return
-        self.index = m.index
-        self._palette_cache = None
-        if self.source.lazy:  # a store's first page: the rest is asked of it (store_pages)
-            rows = m.rows.rows if isinstance(m.rows, PreparedRows) else m.rows
-            self.traces_pane.attach_store(self.source, rows, getattr(self.source, "limit", 1000))
-        else:
-            self.traces_pane.set_index(m.index, m.rows)
-        self.loading = False  # from here on, everything above is in place
-        if self.live is not None:
-            self.live.attach(m.index)
-        await self.query_one("#loading").remove()  # fewer widgets: cheaper layouts
-        # The full-text search (and the complete list of services) builds in the
-        # background now, so `/` and the command palette have it when they are used.
-        self.traces_pane.ensure_search()
-        r = self.report
-        if r.skipped or r.failed_files or r.warnings or m.error:
-            self.say(safe_text(r.summary()) + "\npress r for the load report",
-                     title="Loaded with problems", severity="warning", timeout=10)
-        if self.start_trace or self.start_span:
-            try:
-                row = choose_focus(self.source, self.start_trace, self.start_span, ValueError)
-            except ValueError as e:
-                self.say(str(e), title="--trace/--span", severity="error", timeout=10)
-            else:
-                await self.open_dependencies(row)
-        elif self._pending_trace is not None:
-            t = m.index.trace_index.get(bytes.fromhex(self._pending_trace))
-            if t is not None:
-                await self.open_dependencies(m.index.traces[t].root)
-        self._pending_trace = None
-
     # -- opening views --------------------------------------------------------------------
 
     async def open_dependencies(self, row: int) -> DependenciesPane | None:
@@ -375,28 +213,6 @@ class TraceTuiApp(FlowTabs, App[None]):
         self._focus_tab(tab_id)
         self.refresh_bindings()
         return pane
-
-    def _focus_tab(self, tab_id: str) -> None:
-        try:
-            self._focus_tab_now(tab_id)
-        except (NoMatches, ScreenStackError):
-            pass  # the app is closing: its widgets are going away
-
-    def _focus_tab_now(self, tab_id: str) -> None:
-        if tab_id == TRACES_TAB:
-            self.traces_table.focus()
-        elif tab_id == DEPS_TAB:
-            pane = self.deps_pane
-            if pane is not None:
-                pane.dep_tree.focus()
-        elif tab_id == SERVICES_TAB and (services := self.services_pane) is not None:
-            services.focus_main()
-        elif tab_id.startswith(WATERFALL_PREFIX):
-            found = self.tabs.query(f"#{tab_id} Waterfall")
-            if found:
-                found.first().focus()
-        elif tab_id.startswith(FLOW_PREFIX):
-            self.focus_flow_tab(tab_id)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -506,12 +322,6 @@ class TraceTuiApp(FlowTabs, App[None]):
         if self.live is not None and self.live.rebuild_dependencies():
             self.action_show_dependencies()
 
-    def _active_tab(self) -> str:
-        try:
-            return self.tabs.active or ""
-        except Exception:
-            return ""
-
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections(), glyphs(self.ascii)))
 
@@ -592,37 +402,6 @@ class TraceTuiApp(FlowTabs, App[None]):
             # the tab switch's own focus move (TabActivated) comes later: it goes there too
             pane.filter_on_focus = switching
 
-    def _tab_ids(self) -> list[str]:
-        return [p.id for p in self.tabs.query(TabPane) if p.id]
-
-    def _step_tab(self, step: int) -> None:
-        ids = self._tab_ids()
-        active = self._active_tab()
-        if active in ids and len(ids) > 1:
-            nxt = ids[(ids.index(active) + step) % len(ids)]
-            self.tabs.active = nxt
-            self._focus_tab(nxt)
-
-    def action_next_tab(self) -> None:
-        self._step_tab(1)
-
-    def action_previous_tab(self) -> None:
-        self._step_tab(-1)
-
-    async def action_close_tab(self) -> None:
-        active = self._active_tab()
-        if not active.startswith(CLOSABLE):
-            self.say("w closes a waterfall or flow tab", timeout=3)
-            return
-        ids = self._tab_ids()
-        at = ids.index(active)
-        neighbour = ids[at - 1] if at > 0 else TRACES_TAB
-        # Leave the tab first: removing the active tab would activate the next one.
-        self.tabs.active = neighbour
-        await self.tabs.remove_pane(active)
-        self._focus_tab(neighbour)
-        self.refresh_bindings()
-
     def action_filter(self) -> None:
         self.action_show_traces()
         self.traces_pane.action_start_filter()
@@ -650,81 +429,6 @@ class TraceTuiApp(FlowTabs, App[None]):
         row = self.traces_table.current_row
         if row is not None and not self.loading:
             await self.open_waterfall(row.summary.index)
-
-    # -- command palette ------------------------------------------------------------------
-
-    def palette_actions(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        return [
-            ("Traces: show the traces table", "key t", self.action_show_traces),
-            ("Traces: filter", "key /", self.action_filter),
-            ("Traces: clear the filter", "key escape", self.action_clear_filter),
-            ("Traces: sort by the next column", "key s", self.action_cycle_sort),
-            ("Traces: reverse the sort", "key S", self.action_reverse_sort),
-            ("Traces: open the selected trace's waterfall", "key o", self.action_open_waterfall),
-            ("Dependencies: show the tab", "key d", self.action_show_dependencies),
-            ("Services: the async service map (who hands work to whom, queue lag)", "key m",
-             self.action_show_services),
-            ("Services: sort by the next column", "key s", self.action_services_sort),
-            ("Services: filter by service", "key /", self.action_services_filter),
-            ("Services: map by service or a resource attribute", "key g",
-             self.action_services_group),
-            *[(title, key, functools.partial(self._with_deps, what))
-              for title, key, what in DEPENDENCIES_PALETTE],
-            ("Tabs: close the waterfall tab", "key w", self.action_close_tab),
-            ("Tabs: next tab", "key ]", self.action_next_tab),
-            ("Tabs: previous tab", "key [", self.action_previous_tab),
-            *([("Live: pause or resume the view (receiving goes on)", "key p",
-                self.action_live_pause),
-               ("Live: rebuild the dependencies view with what arrived", "key R",
-                self.action_live_rebuild)] if self.live is not None else []),
-            ("Help: keys and legend", "key ?", self.action_help),
-            ("Load report: files, spans, skipped records", "key r", self.action_report),
-            *self.flow_palette_actions(),
-            ("Quit", "key q", self.action_quit),
-        ]
-
-    def palette_data_entries(self) -> list[tuple[str, str, str, Any]]:
-        """(text, lower-case text, kind, argument): a trace to jump to, a service to filter."""
-        pane = self.traces_pane
-        rows = pane.table.all_rows
-        key = (id(rows), len(rows), pane.services is not None)
-        if self._palette_cache is not None and self._palette_cache[0] == key:
-            return self._palette_cache[1]
-        entries: list[tuple[str, str, str, Any]] = []
-        services = pane.services
-        if services is None:
-            services = sorted({r.root_service for r in rows})
-        for name in services:
-            text = f"service: {safe_text(name)}"
-            entries.append((text, text.lower(), "service", name))
-        if self.loading:
-            rows = []
-        for r in rows:
-            text = (f"jump to trace {safe_text(r.root_service)} {safe_text(r.root_operation)} "
-                    f"{r.trace_id}")
-            entries.append((text, text.lower(), "trace", r.summary.index))
-        self._palette_cache = (key, entries)
-        return entries
-
-    async def palette_run(self, kind: str, arg: Any) -> None:
-        if kind == "service":
-            self.action_show_traces()
-            self.traces_pane.set_filter(f"service:{arg}")
-        elif kind == "trace" and self.index is not None:
-            await self.jump_to_trace(arg)
-
-    async def jump_to_trace(self, trace: int) -> None:
-        """Select a trace in the table (clearing a filter that hides it) and open its
-        dependencies view."""
-        if self.index is None:
-            return
-        hex_id = self.index.trace_ids[trace].hex()
-        table = self.traces_table
-        if not table.select_trace(hex_id):
-            self.traces_pane.action_clear_filter()
-            table.select_trace(hex_id)
-        await self.open_dependencies(self.index.traces[trace].root)
-
 
 def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation",
                agg: str = "avg", hide_internal: bool = False, async_cap: int = 3,
