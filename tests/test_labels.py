@@ -71,9 +71,23 @@ def test_names_give_way_before_numbers(labels):
     assert plain(fit_parts(parts, names, 60)) == (
         "◆ payments-w… · orders proc…  avg 6.3 ms  ×5  lag avg 3.7 ms")
     assert plain(fit_parts(parts, names, 30)) == "◆ pay… · ord…  avg 6.3 ms  ×5…"
-    assert plain(fit_parts(parts, names, 20)) == "◆ pay… · ord…"
+    # Too narrow for the numbers: they go, and the names have the room they leave (not
+    # `◆ pay… · ord…` and seven blank cells).
+    assert plain(fit_parts(parts, names, 20)) == "◆ paymen… · orders…"
     assert plain(fit_parts(parts, names, 1)) == "…"
     assert plain(fit_parts(parts, names, 0)) == ""
+
+
+def test_a_piece_left_off_gives_its_room_to_the_names():
+    """The sample's converging consumers in a 100-column terminal's tree: the lag does not
+    fit, and the names take the room it leaves instead of being cut to four cells each
+    (`⬡ 2 s… · ord…  avg 326.6 ms  ×2…` and ten blank cells)."""
+    parts = [("⬡ ", "glyph"), ("2 services", "service"), (" · ", ""),
+             ("orders process", "operation"), ("  avg 326.6 ms", ""), ("  ×2", ""),
+             ("  lag avg 3.18 s", "")]
+    assert plain(fit_parts(parts, [1, 3], 44)) == "⬡ 2 services · orders pr…  avg 326.6 ms  ×2…"
+    # Where every number fits with four cells a name, the numbers stay (SPEC §3).
+    assert plain(fit_parts(parts, [1, 3], 48)) == "⬡ 2 se… · ord…  avg 326.6 ms  ×2  lag avg 3.18 s"
 
 
 @pytest.mark.parametrize("total, cells, expected", [

@@ -59,28 +59,29 @@ def fit_parts(parts: Parts, names: list[int], width: int, ellipsis: str = "…")
     of a number and its unit). The names (the pieces at the indices `names`: service,
     operation, group value) are shortened first, the longest first, each ending in
     `ellipsis`; the other pieces (durations, counts, lags, marks) are never cut inside: if
-    the line is still too wide, whole pieces are left off its end and an ellipsis ends it."""
+    the names cannot keep MIN_NAME cells each, whole pieces are left off the line's end
+    (as few as that takes, never a name) and an ellipsis ends it, the names having the
+    room those pieces left."""
     sizes = [cell_len(piece) for piece, _ in parts]
     total = sum(sizes)
     if total <= width:
         return parts
     long = sorted((i for i in names if sizes[i] > MIN_NAME), key=sizes.__getitem__)
-    room = width - (total - sum(sizes[i] for i in long))
+    fixed = total - sum(sizes[i] for i in long)
+    if long and width - fixed >= MIN_NAME * len(long):
+        return _shorten(parts, sizes, long, width - fixed, ellipsis)
+    if long:
+        room = width - cell_len(ellipsis)
+        end = len(parts)
+        while end - 1 > max(names):
+            end -= 1
+            fixed -= sizes[end]
+            if room - fixed >= MIN_NAME * len(long):
+                out = _shorten(parts[:end], sizes, long, room - fixed, ellipsis)
+                if not out[-1][0].endswith(ellipsis):
+                    out.append((ellipsis, ""))
+                return out
     out = list(parts)
-    if long and room >= MIN_NAME * len(long):
-        # The largest cap that fits: names shorter than it keep their length.
-        left, cap, extra = room, 0, 0
-        for k, i in enumerate(long):
-            if sizes[i] * (len(long) - k) <= left:
-                left -= sizes[i]
-                continue
-            cap, extra = divmod(left, len(long) - k)
-            break
-        for k, i in enumerate(j for j in long if sizes[j] > cap):
-            cells = cap + (1 if k < extra else 0)
-            if cells < sizes[i]:
-                out[i] = (_cut(parts[i][0], cells, ellipsis), parts[i][1])
-        return out
     for i in long:
         out[i] = (_cut(parts[i][0], MIN_NAME, ellipsis), parts[i][1])
     keep: Parts = []
@@ -97,6 +98,26 @@ def fit_parts(parts: Parts, names: list[int], width: int, ellipsis: str = "…")
     if not (keep and keep[-1][0].endswith(ellipsis)):
         keep.append((ellipsis, ""))
     return keep
+
+
+def _shorten(parts: Parts, sizes: list[int], long: list[int], room: int, ellipsis: str) -> Parts:
+    """`parts` with the names at `long` (by size, each over MIN_NAME cells) shortened to
+    `room` cells between them: the largest cap that fits, names shorter than it whole."""
+    out = list(parts)
+    left, cap, extra = room, 0, 0
+    for k, i in enumerate(long):
+        if sizes[i] * (len(long) - k) <= left:
+            left -= sizes[i]
+            continue
+        cap, extra = divmod(left, len(long) - k)
+        break
+    else:
+        return out  # (every name fits whole)
+    for k, i in enumerate(j for j in long if sizes[j] > cap):
+        cells = cap + (1 if k < extra else 0)
+        if cells < sizes[i]:
+            out[i] = (_cut(parts[i][0], cells, ellipsis), parts[i][1])
+    return out
 
 
 def _cut(text: str, cells: int, ellipsis: str) -> str:
