@@ -730,3 +730,49 @@ def test_short_trace_ids_on_screen_stay_distinct(edges):
     assert sum(len(s) == 9 for s in shown) > 19_000
     assert max(len(s) for s in shown) == names.widest
     assert names.short(ids[0]) == f"{ids[0].hex()[:4]}…{ids[0].hex()[-4:]}"
+
+
+@pytest.fixture(scope="module")
+def two_messages_file(tmp_path_factory):
+    """One request publishes two messages that one consumer (another trace) takes in."""
+    from flow_data import Recorder, ids
+
+    rec = Recorder(seed=21)
+    request = rec.open("front", "POST /orders", 0, "server")
+    p1 = rec.span("front", "orders publish", 10, 12, "producer", parent=request)
+    p2 = rec.span("front", "orders publish", 20, 24, "producer", parent=request)
+    rec.close(request, 50)
+    consumer = rec.span("worker", "orders process", 100, 130, "consumer", links=[p1, p2])
+    path = tmp_path_factory.mktemp("two-messages") / "two.binpb"
+    path.write_bytes(rec.request().SerializeToString())
+    rec.shutdown()
+    return str(path), {n: ids(s) for n, s in
+                       (("request", request), ("p1", p1), ("p2", p2), ("consumer", consumer))}
+
+
+def test_a_span_reached_from_two_merged_spans_counts_once(two_messages_file, capsys):
+    path, spans = two_messages_file
+    # From the consumer: both producers merge (×2); walking up, their one caller is one span.
+    assert main([path, "--json", "--span", spans["consumer"][1], "--agg", "sum"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    consumer = doc["root"]["children"][0]
+    up = consumer["children"][0]
+    assert (up["edge"], up["count"], up["duration_ns"], up["lag_ns"]) == (
+        "async-up", 2, 6_000_000, (100 - 12 + 100 - 24) * 1_000_000)
+    caller = up["children"][0]
+    assert (caller["edge"], caller["operation"], caller["count"], caller["duration_ns"],
+            caller["span_ids"]) == ("sync-up", "POST /orders", 1, 50_000_000,
+                                    [spans["request"][1]])
+    # From the request: the merged producers lead to one consumer over two hand-offs, whose
+    # lags aggregate like durations (avg of 88 ms and 76 ms).
+    assert main([path, "--json", "--span", spans["request"][1]]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    producers = doc["root"]["children"][0]["children"][0]
+    assert producers["count"] == 2
+    down = producers["children"][0]
+    assert (down["edge"], down["count"], down["duration_ns"], down["lag_ns"],
+            down["span_ids"]) == ("async-down", 1, 30_000_000, 82_000_000,
+                                  [spans["consumer"][1]])
+    assert main([path, "--print", "--span", spans["consumer"][1]]) == 0
+    out = capsys.readouterr().out
+    assert "POST /orders  50.0 ms\n" in out and "×2" not in out.split("POST /orders")[1]

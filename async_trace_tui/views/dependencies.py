@@ -545,14 +545,22 @@ class DependencyView:
         lags: list[int] = []
         pairs: list[tuple[int, int]] = []
         seen: set[tuple[int, int]] = set()
+        have: set[int] = set()
         for _, row, via, lag, _, pair in calls:
             if row >= 0:
                 # The same span reached twice from one span (two links to it) counts once.
                 if (row, via) in seen:
                     continue
                 seen.add((row, via))
-                rows.append(row)
-            vias.append(via)
+                # Reached from two spans of the parent node (the caller of two merged
+                # producers): still one span, counted and aggregated once; each hand-off
+                # keeps its own lag below.
+                if row not in have:
+                    have.add(row)
+                    rows.append(row)
+                    vias.append(via)
+            else:
+                vias.append(via)
             if lag is not None:
                 lags.append(lag)
                 pairs.append(pair)
