@@ -776,3 +776,36 @@ def test_a_span_reached_from_two_merged_spans_counts_once(two_messages_file, cap
     assert main([path, "--print", "--span", spans["consumer"][1]]) == 0
     out = capsys.readouterr().out
     assert "POST /orders  50.0 ms\n" in out and "×2" not in out.split("POST /orders")[1]
+
+
+def test_calls_that_start_together_keep_one_order_whatever_the_load_order(tmp_path, capsys):
+    """Four consumers start at the same moment, each linking to one producer: the view
+    (and which three the cap shows) is the same whether the file lists them one way or the
+    other (a store fetches them in no set order): ties go by span id."""
+    from flow_data import Recorder, ids
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    rec = Recorder(seed=5)
+    producer = rec.span("front", "publish", 0, 10, "producer")
+    consumers = [rec.span("worker", "process", 20, 30, "consumer", links=[producer])
+                 for _ in range(4)]
+    request = rec.request()
+    rec.shutdown()
+    backwards = ExportTraceServiceRequest()
+    backwards.CopyFrom(request)
+    for rs in backwards.resource_spans:
+        for ss in rs.scope_spans:
+            ss.spans.reverse()
+    outputs = []
+    for name, req in (("forwards.binpb", request), ("backwards.binpb", backwards)):
+        path = tmp_path / name
+        path.write_bytes(req.SerializeToString())
+        assert main([str(path), "--json", "--span", ids(producer)[1], "--group-by", "none"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    down = json.loads(outputs[0])["root"]["children"][0]["children"]
+    by_id = sorted(ids(c)[1] for c in consumers)
+    assert [n["span_ids"] for n in down] == [[i] for i in by_id[:3]] + [[]]
+    assert (down[3]["kind"], down[3]["hidden"]) == (MORE, 1)

@@ -449,7 +449,6 @@ class DependencyView:
         key = self._keyer(node)
         out = self._make_groups(node, [c for c in cands if c[0] not in ASYNC_EDGES], key)
         cap = self.options.async_cap
-        start = self.index.start
         depth = self.options.depth
         for edge in ASYNC_EDGES:
             calls = [c for c in cands if c[0] == edge]
@@ -462,7 +461,7 @@ class DependencyView:
                 continue
             # Only the earliest `cap` groups are made now: walk the calls by start time and
             # keep what joins those groups; the rest waits, ungrouped, in the `more` node.
-            calls.sort(key=lambda c: start[c[1]] if c[1] >= 0 else _NEVER)
+            calls.sort(key=self._when)
             keys: set[Any] = set()
             shown: list[_Cand] = []
             rest: list[_Cand] = []
@@ -479,6 +478,16 @@ class DependencyView:
             if rest:
                 out.append(self._more(node, edge, rest, node.hops + 1))
         return out
+
+    def _when(self, c: _Cand) -> tuple[int, bytes, bytes]:
+        """A call's place in time: its span's start; spans that start together by span id,
+        then trace id (a missing span last, by its ids), so that the order, and which calls
+        the cap shows, never depend on the order the spans were loaded or fetched in."""
+        row = c[1]
+        if row < 0:
+            return _NEVER, c[4][1], c[4][0]
+        idx = self.index
+        return idx.start[row], idx.span_id[row], idx.trace_id_of(row)
 
     def _more(self, node: DepNode, edge: str, rest: list[_Cand], hops: int) -> DepNode:
         more = DepNode(self, MORE, edge, [], [], [], node, hops, key=(edge, MORE))
@@ -519,15 +528,13 @@ class DependencyView:
                 groups[k] = [c]
             else:
                 g.append(c)
-        start = self.index.start
+        when = self._when
 
-        def order(group: tuple[Any, list[_Cand]]) -> tuple[int, int]:
+        def order(group: tuple[Any, list[_Cand]]) -> tuple[int, tuple[int, bytes, bytes]]:
             """By edge, then by the earliest span."""
             key, calls = group
-            row = calls[0][1]
-            first = start[row] if row >= 0 else _NEVER
-            if len(calls) > 1:  # (10,000 groups of one call each are common: the short way)
-                first = min(start[c[1]] if c[1] >= 0 else _NEVER for c in calls)
+            # (10,000 groups of one call each are common: the short way)
+            first = when(calls[0]) if len(calls) == 1 else min(map(when, calls))
             return _EDGE_ORDER[key[0]], first
 
         return [self._node(node, k, g) for k, g in sorted(groups.items(), key=order)]
