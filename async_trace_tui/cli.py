@@ -243,11 +243,19 @@ def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespac
         parser.error("--print writes the view as text and --json as JSON: choose one")
     if args.list and (args.trace or args.span):
         parser.error("--list lists every trace; --trace/--span focus a view (--print, --json)")
-    if args.list:
+    if args.map and (args.trace or args.span):
+        parser.error("--map maps every span; --trace/--span focus a view (--print, --json) "
+                     "or a flow (--flow)")
+    other = next((flag for flag, on in (("--list", args.list), ("--map", args.map),
+                                        ("--flow", args.flow)) if on), None)
+    if other:
         changed = [f"--{name.replace('_', '-')}" for name in _VIEW_OPTIONS
                    if getattr(args, name) != parser.get_default(name)]
         if changed:
-            parser.error(f"{', '.join(changed)} shape the dependencies view, not --list")
+            parser.error(f"{', '.join(changed)} shape the dependencies view, not {other}")
+    if (args.by != parser.get_default("by") and not args.map
+            and (args.list or args.print_tree or args.json or args.flow)):
+        parser.error("--by groups the service map: it goes with --map (or the TUI)")
 
 
 def _list(source: Any, args: argparse.Namespace) -> int:

@@ -135,6 +135,13 @@ def test_depth_marks_the_async_calls_it_did_not_follow(capsys):
     (["--list", "--depth", "0"], "--depth shape the dependencies view, not --list"),
     (["--list", "--group-by", "service", "--hide-internal"],
      "--group-by, --hide-internal shape the dependencies view, not --list"),
+    # The map and the flow ignore the view's options: asking for them is a mistake to say.
+    (["--map", "--trace", PAYMENTS], "--map maps every span"),
+    (["--map", "--json", "--depth", "1"], "--depth shape the dependencies view, not --map"),
+    (["--flow", "--hide-internal"], "--hide-internal shape the dependencies view, not --flow"),
+    (["--flow", "--op", "frontend GET /checkout", "--async-cap", "1"],
+     "--async-cap shape the dependencies view, not --flow"),
+    (["--print", "--by", "resource:host.name"], "--by groups the service map"),
 ])
 def test_contradictory_options_are_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as e:
