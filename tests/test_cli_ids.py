@@ -149,3 +149,23 @@ def test_contradictory_options_are_usage_errors(capsys, argv, message):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "usage:" in err
+
+
+def test_a_64_bit_trace_id_as_zipkin_writes_it_names_its_trace(capsys):
+    """zipkin-lens's skew.json has the 64-bit trace id `1e223ff1f80f1c69` (as Zipkin's UI
+    shows it); loaded left-padded to 32 digits, the id as the user knows it still names it."""
+    from pathlib import Path
+
+    path = str(Path(__file__).parent / "data" / "formats" / "zipkin__zipkin-lens__testdata__skew.json")
+    padded = "0" * 16 + "1e223ff1f80f1c69"
+    for output in ("--json", "--flow"):
+        code, out, err = run(capsys, path, output, "--trace", "1e223ff1f80f1c69", *(
+            ["--json"] if output == "--flow" else []))
+        assert code == 0, err
+        doc = json.loads(out)
+        assert (doc["focus"] if output == "--json" else doc["start"])["trace_id"] == padded
+    # The padded form and a real prefix of it keep working; a 16-digit id of nothing fails.
+    code, out, _ = run(capsys, path, "--json", "--trace", padded[:20])
+    assert code == 0 and json.loads(out)["focus"]["trace_id"] == padded
+    code, _, err = run(capsys, path, "--json", "--trace", "2e223ff1f80f1c69")
+    assert code == 2 and "no trace id matches '2e223ff1f80f1c69'" in err

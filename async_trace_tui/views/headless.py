@@ -64,6 +64,10 @@ def resolve_id(source: Source, pattern: IdPattern, kind: str, error: type[Except
     if pattern.exact is not None:
         return pattern.exact
     found = source.ids_matching(kind, pattern.prefix, pattern.suffix, trace_id, _SHOWN + 1)
+    if not found and kind == "trace" and not pattern.suffix and len(pattern.prefix) == 16:
+        # A 64-bit trace id, as Zipkin and Jaeger write and show it: loaded left-padded to
+        # 32 digits (SPEC §7.2), so the id copied from there names that trace whole.
+        found = source.ids_matching(kind, "0" * 16 + pattern.prefix, "", None, 2)
     what = f"{kind} id"
     if not found:
         where = f" in trace {trace_id.hex()}" if trace_id is not None else ""
