@@ -169,3 +169,18 @@ def test_a_64_bit_trace_id_as_zipkin_writes_it_names_its_trace(capsys):
     assert code == 0 and json.loads(out)["focus"]["trace_id"] == padded
     code, _, err = run(capsys, path, "--json", "--trace", "2e223ff1f80f1c69")
     assert code == 2 and "no trace id matches '2e223ff1f80f1c69'" in err
+
+
+def test_a_span_id_in_two_traces_is_a_usage_error_unless_the_trace_is_given(capsys, write):
+    """Span ids are unique within a trace only (two exports of test data, replays): the
+    id alone does not say which span is meant, so the command names both traces."""
+    path = write("same.json", doc_json(span_json("00000000000000a1", "first op", T1),
+                                       span_json("00000000000000a1", "second op", T2)))
+    for output in (["--print"], ["--flow", "--json"]):
+        code, out, err = run(capsys, path, *output, "--span", "00000000000000a1")
+        assert code == 2 and out == ""
+        assert "span id 00000000000000a1 is in 2 traces" in err and "give --trace too" in err
+        assert f"trace {T1}  svc · first op" in err and f"trace {T2}  svc · second op" in err
+    code, out, _ = run(capsys, path, "--print", "--trace", T2[:4] + "…" + T2[-4:],
+                       "--span", "00000000000000a1")
+    assert code == 0 and "second op" in out and "first op" not in out

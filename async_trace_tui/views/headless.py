@@ -111,6 +111,14 @@ def choose_focus(source: Source, trace: str | None, span: str | None,
         if not rows:
             where = f" in trace {tid.hex()}" if tid is not None else ""
             raise error(f"no span {sid.hex()}{where} in {_where(source)}")
+        if len(rows) > 1:  # span ids are unique within a trace only
+            index = source.index
+            listed = "\n".join(
+                f"  trace {index.trace_id_of(r).hex()}  {safe_text(index.service(r))} · "
+                f"{safe_text(index.name[r])}" for r in rows[:_SHOWN])
+            more = "\n  ..." if len(rows) > _SHOWN else ""
+            raise error(f"span id {sid.hex()} is in {len(rows)} traces:\n{listed}{more}\n"
+                        "give --trace too")
         return rows[0]
     if t is None:
         t = source.busiest_trace()
