@@ -795,3 +795,18 @@ def test_protobuf_link_without_a_span_id_is_skipped_and_the_others_pair_up(write
                                                         index.find(b.trace_id, b.span_id)]
     assert report.skipped == {"links with an empty or malformed id": 1}
     assert len(index.detail(linker).links) == 3  # the details show the span as written
+
+
+def test_the_report_counts_one_in_the_singular(write, capsys):
+    """`skipped 1 duplicate span`, not `1 duplicate spans`; more than one stays plural."""
+    one = write("one.json", doc_json(span_json(sid(1), "a"), span_json(sid(1), "a"),
+                                     span_json(sid(2), "b", end=500)))
+    code, _, err = run_cli(capsys, one)
+    summary = err.splitlines()[0]
+    assert code == 0
+    assert ("skipped 1 duplicate span (already loaded); "
+            "warnings: 1 span ending before it starts (duration shown as 0)") in summary
+    two = write("two.json", doc_json(span_json(sid(1), "a"), span_json(sid(1), "a"),
+                                     span_json(sid(2), "b"), span_json(sid(2), "b")))
+    code, _, err = run_cli(capsys, two)
+    assert code == 0 and "skipped 2 duplicate spans (already loaded)" in err.splitlines()[0]

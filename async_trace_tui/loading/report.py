@@ -8,6 +8,28 @@ from typing import Any
 from ..textsafe import safe_text
 from ..words import counted
 
+# Reasons are written in the plural; a count of one reads them in the singular. The first
+# phrase found is the head of the reason (more specific phrases come first).
+_ONE = (
+    ("resourceSpans without", "resourceSpans without"),  # a field name: as it is
+    ("lines that do not", "line that does not"),
+    ("records that are not", "record that is not"),
+    ("records (", "record ("),
+    ("spans ending before they start", "span ending before it starts"),
+    ("spans", "span"), ("links", "link"), ("references", "reference"), ("messages", "message"),
+    ("inputs with", "input with"), ("parent ids", "parent id"), ("traces", "trace"),
+)
+
+
+def _reason(n: int, reason: str) -> str:
+    """`3 duplicate spans (already loaded)`, `1 duplicate span (already loaded)`."""
+    if n == 1:
+        for many, one in _ONE:
+            if many in reason:
+                reason = reason.replace(many, one, 1)
+                break
+    return f"{n:,} {reason}"
+
 
 class LoadError(Exception):
     """A whole input could not be read; the message is one line for the user."""
@@ -92,19 +114,11 @@ class LoadReport:
         # A store's or a receiver's report has no files: "from 0 of 0 files" would mislead.
         parts = [f"{loaded} from {ok} of {len(self.files)} file{'s' if len(self.files) != 1 else ''}"
                  if self.files else loaded]
-        if self.skipped:
-            parts.append(
-                "skipped " + ", ".join(f"{n:,} {reason}" for reason, n in self.skipped.most_common())
-            )
-        if self.ignored:
-            parts.append(
-                "ignored " + ", ".join(f"{n:,} {reason}" for reason, n in self.ignored.most_common())
-            )
-        if self.warnings:
-            parts.append(
-                "warnings: "
-                + ", ".join(f"{n:,} {reason}" for reason, n in self.warnings.most_common())
-            )
+        for what, counts in (("skipped ", self.skipped), ("ignored ", self.ignored),
+                             ("warnings: ", self.warnings)):
+            if counts:
+                parts.append(what + ", ".join(_reason(n, reason)
+                                              for reason, n in counts.most_common()))
         return "; ".join(parts)
 
     def lines(self) -> list[str]:
