@@ -809,3 +809,27 @@ def test_calls_that_start_together_keep_one_order_whatever_the_load_order(tmp_pa
     by_id = sorted(ids(c)[1] for c in consumers)
     assert [n["span_ids"] for n in down] == [[i] for i in by_id[:3]] + [[]]
     assert (down[3]["kind"], down[3]["hidden"]) == (MORE, 1)
+
+
+def test_a_merged_nodes_average_is_exact_to_the_nanosecond(tmp_path, capsys):
+    """Three month-long jobs (2**53 ns and a little: ~104 days each) merge under their
+    parent; the JSON average is the true one rounded (2**53 + 4/3 -> 2**53 + 1), not what
+    a float sum of them rounds to (2**53 + 2)."""
+    from flow_data import Recorder, ids
+    from opentelemetry import trace as api
+    from sdk_data import ms
+
+    rec = Recorder(seed=9)
+    root = rec.open("batch", "nightly", 0, "server")
+    base = ms(1)
+    for extra in (1, 1, 2):
+        job = rec.tracer("batch").start_span("job", context=api.set_span_in_context(root),
+                                             start_time=base)
+        job.end(end_time=base + 2**53 + extra)
+    rec.close(root, 2**53 / 1e6 + 10)
+    path = tmp_path / "long.binpb"
+    path.write_bytes(rec.request().SerializeToString())
+    rec.shutdown()
+    assert main([str(path), "--json", "--span", ids(root)[1]]) == 0
+    jobs = json.loads(capsys.readouterr().out)["root"]["children"][0]["children"][0]
+    assert (jobs["operation"], jobs["count"], jobs["duration_ns"]) == ("job", 3, 2**53 + 1)
