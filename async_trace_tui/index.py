@@ -517,8 +517,10 @@ class SpanIndex:
         if rows is None:
             # Cached: opening a view of a 100,000-span trace must not scan it every time.
             parent = self.parent
-            rows = self._roots[trace] = sorted(
-                (r for r in self.spans_of(trace) if parent[r] < 0), key=self.start.__getitem__)
+            start, span_id = self.start, self.span_id
+            rows = self._roots[trace] = sorted(  # (ties by span id, not by load order)
+                (r for r in self.spans_of(trace) if parent[r] < 0),
+                key=lambda r: (start[r], span_id[r]))
         return rows
 
     def is_orphan(self, row: int) -> bool:

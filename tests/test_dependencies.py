@@ -833,3 +833,49 @@ def test_a_merged_nodes_average_is_exact_to_the_nanosecond(tmp_path, capsys):
     assert main([str(path), "--json", "--span", ids(root)[1]]) == 0
     jobs = json.loads(capsys.readouterr().out)["root"]["children"][0]["children"][0]
     assert (jobs["operation"], jobs["count"], jobs["duration_ns"]) == ("job", 3, 2**53 + 1)
+
+
+def test_spans_that_tie_read_the_same_whatever_the_load_order(tmp_path, capsys):
+    """Two roots of one trace start together, two merged steps start together and a
+    consumer links to both steps: the JSON (span_ids order, the lags a hidden-internal view
+    folds into one edge) is the same whichever order the file (or a store) gives them."""
+    from flow_data import Recorder, ids
+    from opentelemetry import trace as api
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    rec = Recorder(seed=13)
+    root = rec.open("front", "root", 0, "server")
+    other_parent = api.NonRecordingSpan(api.SpanContext(
+        root.get_span_context().trace_id, 0xABC, is_remote=True,
+        trace_flags=api.TraceFlags(1)))
+    second_root = rec.span("front", "root", 0, 50, "server", parent=other_parent)
+    steps = [rec.span("front", "step", 10, end, parent=root) for end in (20, 30)]
+    rec.close(root, 50)
+    consumer = rec.span("worker", "consume", 40, 60, "consumer", links=steps)
+    request = rec.request()
+    rec.shutdown()
+    backwards = ExportTraceServiceRequest()
+    backwards.CopyFrom(request)
+    for rs in backwards.resource_spans:
+        for ss in rs.scope_spans:
+            ss.spans.reverse()
+    docs: dict[str, list[str]] = {}
+    for name, req in (("forwards.binpb", request), ("backwards.binpb", backwards)):
+        path = tmp_path / name
+        path.write_bytes(req.SerializeToString())
+        for options in ([], ["--hide-internal"]):
+            assert main([str(path), "--json", "--span", ids(root)[1], *options]) == 0
+            docs.setdefault(" ".join(options), []).append(capsys.readouterr().out)
+    for outputs in docs.values():
+        assert outputs[0] == outputs[1]
+    shown = json.loads(docs[""][0])["root"]
+    assert shown["span_ids"] == sorted([ids(root)[1], ids(second_root)[1]])
+    merged = next(n for n in shown["children"][0]["children"] if n["operation"] == "step")
+    assert merged["span_ids"] == sorted(ids(s)[1] for s in steps)
+    # Internal steps hidden: the consumer hangs off the root over both hand-offs
+    # (40 - 20 and 40 - 30 ms), their lags averaged, not whichever was met first.
+    hidden = json.loads(docs["--hide-internal"][0])["root"]["children"][0]["children"]
+    down = next(n for n in hidden if n["edge"] == "async-down")
+    assert (down["span_ids"], down["count"], down["lag_ns"]) == ([ids(consumer)[1]], 1, 15_000_000)

@@ -553,22 +553,21 @@ class DependencyView:
         pairs: list[tuple[int, int]] = []
         seen: set[tuple[int, int]] = set()
         have: set[int] = set()
-        for _, row, via, lag, _, pair in calls:
-            if row >= 0:
-                # The same span reached twice from one span (two links to it) counts once.
-                if (row, via) in seen:
-                    continue
-                seen.add((row, via))
-                # Reached from two spans of the parent node (the caller of two merged
-                # producers): still one span, counted and aggregated once; each hand-off
-                # keeps its own lag below.
-                if row not in have:
-                    have.add(row)
-                    rows.append(row)
-                    vias.append(via)
-            else:
+        # The merged spans in time order (ties by id), not in the order they were loaded.
+        for _, row, via, lag, _, pair in sorted(calls, key=self._when):
+            if row < 0:
                 vias.append(via)
-            if lag is not None:
+            elif row not in have:
+                # A span reached from two spans of the parent node (the caller of two merged
+                # producers) is still one span, counted and aggregated once.
+                have.add(row)
+                rows.append(row)
+                vias.append(via)
+            # Each hand-off keeps its own lag, the same one met twice (two links between the
+            # same spans, a CONSUMER child that also links to its parent) once: which spans
+            # were met first (load order) does not change the aggregate.
+            if lag is not None and pair not in seen:
+                seen.add(pair)
                 lags.append(lag)
                 pairs.append(pair)
         return DepNode(self, key[1], edge, rows, vias, lags, parent, hops, missing, key, pairs)
