@@ -561,11 +561,11 @@ class SpanIndex:
                 first[t] = a
             if z > last[t]:
                 last[t] = z
-        # The trace's root: a true root over an orphan, then the earliest.
-        best: dict[int, tuple[bool, int, int]] = {}
-        parent_id = self.parent_id
+        # The trace's root: a true root over an orphan, then the earliest, then the smaller id.
+        best: dict[int, tuple[bool, int, bytes, int]] = {}
+        parent_id, span_id = self.parent_id, self.span_id
         for row in compress(count(), map((0).__gt__, parent)):
-            cand = (bool(parent_id[row]), start[row], row)
+            cand = (bool(parent_id[row]), start[row], span_id[row], row)
             t = trace[row]
             if t not in best or cand < best[t]:
                 best[t] = cand
@@ -574,7 +574,7 @@ class SpanIndex:
             s.spans = counts[t]
             s.start = first[t] if s.spans else 0
             s.end = last[t]
-            s.root = best[t][2] if t in best else -1
+            s.root = best[t][3] if t in best else -1
         status = self.status
         pos = status.find(STATUS_ERROR)
         while pos >= 0:
@@ -910,8 +910,9 @@ class SpanIndex:
             return -1
         return min(roots, key=self._root_key)
 
-    def _root_key(self, row: int) -> tuple[bool, int, int]:
-        return bool(self.parent_id[row]), self.start[row], row
+    def _root_key(self, row: int) -> tuple[bool, int, bytes, int]:
+        # Roots that start together: the smaller span id, as a store's SQL picks it too.
+        return bool(self.parent_id[row]), self.start[row], self.span_id[row], row
 
     def _link_new(self, new: range, links: dict[int, list[tuple[bytes, bytes]]],
                   touched: dict[int, int]) -> None:

@@ -331,3 +331,17 @@ def test_list_names_a_root_for_a_trace_whose_parents_loop(capsys, write):
         span_json(sid(3), "fine root", TRACE_B)))
     rows, _ = list_json(capsys, path)
     assert sorted(r["root_operation"] for r in rows) == ["early", "fine root"]
+
+
+def test_roots_that_start_together_name_the_trace_whatever_the_load_order(capsys, write):
+    """Two roots of one trace start at the same microsecond (Jaeger and Zipkin times are
+    whole µs): the trace's root is the smaller span id, in either file order, as a store's
+    SQL picks it; --flow --trace starts there too."""
+    spans = [span_json(sid(2), "second", TRACE_A, start=1_000, end=3_000),
+             span_json(sid(1), "first", TRACE_A, start=1_000, end=2_000)]
+    for name, order in (("ab.json", spans), ("ba.json", spans[::-1])):
+        path = write(name, doc_json(*order))
+        rows, _ = list_json(capsys, path)
+        assert [r["root_operation"] for r in rows] == ["first"]
+        code, out, _ = run(capsys, path, "--flow", "--json", "--trace", TRACE_A)
+        assert code == 0 and json.loads(out)["start"]["span_id"] == sid(1)

@@ -53,8 +53,8 @@ ERRORS = f"uniqExactIf(SpanId, {ERROR})"
 LINKS_OUT = (f"arraySum(arrayMap(x -> x.2, groupUniqArrayIf((SpanId, "
              f"arrayCount({VALID_LINK}, `Links.TraceId`, `Links.SpanId`)), notEmpty(`Links.TraceId`))))")
 _ROW = f"""TraceId,
-    argMin({SERVICE}, (ParentSpanId != '', Timestamp)) AS root_service,
-    argMin(toString(SpanName), (ParentSpanId != '', Timestamp)) AS root_operation,
+    argMin({SERVICE}, (ParentSpanId != '', Timestamp, SpanId)) AS root_service,
+    argMin(toString(SpanName), (ParentSpanId != '', Timestamp, SpanId)) AS root_operation,
     min(toUnixTimestamp64Nano(Timestamp)) AS start_ns,
     max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) - start_ns AS duration_ns,
     {SPANS} AS spans,
