@@ -879,3 +879,21 @@ def test_spans_that_tie_read_the_same_whatever_the_load_order(tmp_path, capsys):
     hidden = json.loads(docs["--hide-internal"][0])["root"]["children"][0]["children"]
     down = next(n for n in hidden if n["edge"] == "async-down")
     assert (down["span_ids"], down["count"], down["lag_ns"]) == ([ids(consumer)[1]], 1, 15_000_000)
+
+
+def test_a_root_span_is_not_called_a_child_of_the_trace_node(sample):
+    """The details of a span right under the trace node said `sync call: a child of the
+    node above`: the node above is the trace, and the span has no parent."""
+    from async_trace_tui.views.details import DetailsBuilder
+
+    batch = only(sample, "orders process", "payments-worker")
+    view = DependencyView(sample, batch)
+    root = view.root.children()[0]
+    assert root.rows == [batch] and root.edge == SYNC
+    fields = {f.label: f.value for s in DetailsBuilder(sample).build(root).sections
+              for f in s.fields}
+    assert fields["edge"] == "a root of the trace above (no parent in it)"
+    below = root.children()[0]  # decode batch, the batch's child
+    fields = {f.label: f.value for s in DetailsBuilder(sample).build(below).sections
+              for f in s.fields}
+    assert fields["edge"] == "sync call: a child of the node above"

@@ -74,6 +74,8 @@ EDGE_TEXT = {
     ASYNC_DOWN: "async, caused by the node above (links to it, or consumed its message)",
     ASYNC_UP: "async, led to the node above (the node above links to it)",
 }
+# A span right under a trace node: the trace node holds only spans without a parent in it.
+ROOT_SPAN_TEXT = "a root of the trace above (no parent in it)"
 
 
 def format_value(value: Any) -> str:
@@ -306,7 +308,9 @@ class DetailsBuilder:
         first = rows[0]
         title = f"{node.service}{self.g.sep}{node.operation}"
         sections: list[Section] = []
-        reached = [Field("edge", EDGE_TEXT.get(node.edge, node.edge))]
+        parent = node.parent_node
+        root_span = node.edge == SYNC and parent is not None and parent.kind == TRACE
+        reached = [Field("edge", ROOT_SPAN_TEXT if root_span else EDGE_TEXT.get(node.edge, node.edge))]
         other, total = node.in_other_traces()
         if other and total == 1:
             reached.append(Field("async trace", "yes: reached across a link from another trace"))
