@@ -308,6 +308,35 @@ async def test_empty_window_and_unmatched_filter_say_so(data):
 
 
 @run_async
+async def test_palette_jumps_to_and_opens_a_stores_traces(data):
+    """ctrl+p over a store: typing a service or a trace found nothing (the palette's entries
+    raised on a store's rows, which hold no spans), and "open the selected trace's
+    waterfall" raised. Now the entries are there, a trace's entry opens its dependencies
+    view and the action its waterfall, each once the trace is fetched (as enter and `o`)."""
+    from async_trace_tui.ui.app_tabs import WATERFALL_PREFIX
+
+    _index, db = data
+    app, source = store_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not app.loading)
+        row = app.traces_table.current_row
+        entries = app.palette_data_entries()
+        assert ("service", row.root_service) in {(kind, arg) for _t, _l, kind, arg in entries}
+        jump = next(e for e in entries if e[2] == "trace" and e[3] == row.trace_id)
+        assert jump[0].startswith(f"jump to trace {row.root_service} ")
+        await app.palette_run(jump[2], jump[3])
+        await wait_for(pilot, lambda: app.tabs.active == DEPS_TAB and app.deps_pane is not None
+                       and app.deps_pane.view is not None and not app.deps_pane.updating)
+        view = app.deps_pane.view
+        assert view.index.trace_ids[view.index.trace[view.focus]].hex() == row.trace_id
+        app.action_show_traces()
+        app.action_open_waterfall()
+        await wait_for(pilot, lambda: app.tabs.active == WATERFALL_PREFIX + row.trace_id)
+        assert app._exception is None
+    source.close()
+
+
+@run_async
 async def test_services_tab_shows_the_stores_map(data, capsys):
     """m over a store: the map of the whole window from SQL (what --map --json from the same
     store prints), not of the spans fetched; fetched in a worker, `fetching…` and the window

@@ -425,10 +425,9 @@ class TraceTuiApp(BackgroundLoad, TabSwitching, PaletteEntries, FlowTabs, App[No
         self.action_show_dependencies()
         what(pane)
 
-    async def action_open_waterfall(self) -> None:
-        row = self.traces_table.current_row
-        if row is not None and not self.loading:
-            await self.open_waterfall(row.summary.index)
+    def action_open_waterfall(self) -> None:
+        # As `o` on the table does: a store's trace is fetched first, a load in progress said.
+        self.traces_table.action_open_waterfall()
 
 def create_app(files: Sequence[str] | None = None, *, group_by: str = "operation",
                agg: str = "avg", hide_internal: bool = False, async_cap: int = 3,

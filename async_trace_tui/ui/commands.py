@@ -131,7 +131,7 @@ class PaletteEntries:
         for r in rows:
             text = (f"jump to trace {safe_text(r.root_service)} {safe_text(r.root_operation)} "
                     f"{r.trace_id}")
-            entries.append((text, text.lower(), "trace", r.summary.index))
+            entries.append((text, text.lower(), "trace", r.trace_id))
         self._palette_cache = (key, entries)
         return entries
 
@@ -142,14 +142,18 @@ class PaletteEntries:
         elif kind == "trace" and self.index is not None:
             await self.jump_to_trace(arg)
 
-    async def jump_to_trace(self: TraceTuiApp, trace: int) -> None:
+    async def jump_to_trace(self: TraceTuiApp, hex_id: str) -> None:
         """Select a trace in the table (clearing a filter that hides it) and open its
-        dependencies view."""
+        dependencies view (a store's trace: once it is fetched, as enter on its row)."""
         if self.index is None:
             return
-        hex_id = self.index.trace_ids[trace].hex()
         table = self.traces_table
-        if not table.select_trace(hex_id):
+        if not table.select_trace(hex_id) and not self.source.lazy:
             self.traces_pane.action_clear_filter()
             table.select_trace(hex_id)
-        await self.open_dependencies(self.index.traces[trace].root)
+        if self.source.lazy:  # a store's row holds no spans: they are fetched first
+            self._fetch_trace(hex_id, "deps")
+            return
+        t = self.index.trace_index.get(bytes.fromhex(hex_id))
+        if t is not None:
+            await self.open_dependencies(self.index.traces[t].root)
