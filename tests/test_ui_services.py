@@ -242,3 +242,24 @@ async def test_a_grown_index_is_noted_and_m_rebuilds_the_map():
         while pane.service_map is before or pane.building:
             await pilot.pause(0.02)
         assert pane.service_map.service("frontend").spans == 32
+
+
+@run_async
+async def test_sort_arrow_points_the_way_the_traces_table_does():
+    """`calls ▲` listed the busiest first: the Traces table's ▲ is ascending (`spans ▼` is
+    the biggest first). Figures sorted biggest first now read ▼, call depth and names
+    (ascending) ▲, and S turns the arrow with the order."""
+    app = create_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = await services_shown(app, pilot)
+        table = pane.table
+        header = lambda: "".join(s.text for s in table.render_header(160))  # noqa: E731
+        assert "service / edge ▲" in header() and "call depth ▲" in table.describe()
+        table.sort_by("calls")
+        assert row_texts(pane)[1] == "← frontend"  # 5 calls before 1
+        assert "calls ▼" in header() and "sorted by calls ▼" in table.describe()
+        table.action_reverse_sort()
+        assert row_texts(pane)[1] == "⇠ payments-worker"  # 1 call first
+        assert "calls ▲" in header() and "sorted by calls ▲" in table.describe()
+        table.sort_by("name", reverse=True)
+        assert "service / edge ▼" in header()

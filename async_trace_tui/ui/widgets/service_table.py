@@ -145,11 +145,18 @@ class ServiceTable(LineList):
         if row is not None and row.edge is not None:
             self.post_message(self.EdgeChosen(row.edge))
 
+    def _arrow(self) -> str:
+        """▲ for an ascending order, ▼ for a descending one, as the Traces table has them:
+        map_rows puts call depth and names in ascending order and figures biggest first,
+        unless reversed."""
+        down = self.sort_reverse != (self.sort_key not in ("flow", "name"))
+        return ("v" if down else "^") if self.ascii else ("▼" if down else "▲")
+
     def describe(self) -> str:
         m = self.service_map
         if m is None:
             return ""
-        arrow = ("v" if self.sort_reverse else "^") if self.ascii else ("▼" if self.sort_reverse else "▲")
+        arrow = self._arrow()
         n_async = sum(e.is_async for e in m.edges)
         what = "service" if m.by == "service" else "group"
         parts = [f"{len(m.services):,} {what}{'s' * (len(m.services) != 1)}",
@@ -203,7 +210,7 @@ class ServiceTable(LineList):
 
     def render_header(self, width: int) -> list[Segment]:
         header, sorted_style = self.named_style("header"), self.named_style("sorted")
-        arrow = ("v" if self.sort_reverse else "^") if self.ascii else ("▼" if self.sort_reverse else "▲")
+        arrow = self._arrow()
         name_w = self._name_width(width)
         title = "service / edge" + (f" {arrow}" if self.sort_key in ("flow", "name") else "")
         segs = [Segment(" " + fit(title, name_w),
