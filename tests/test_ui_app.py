@@ -554,7 +554,8 @@ async def test_command_palette_lists_actions_traces_and_services():
         for action in ("Traces: filter", "Dependencies: choose the group-by key (type to narrow)",
                        "Dependencies: next aggregation (avg, max, min, sum)",
                        "Dependencies: show or hide internal spans", "Help: keys and legend",
-                       "Load report: files, spans, skipped records", "Tabs: close the waterfall tab",
+                       "Load report: files, spans, skipped records",
+                       "Tabs: close the waterfall or flow tab",
                        "Quit"):
             assert action in found
         hits = [hit async for hit in provider.search("payments")]

@@ -99,7 +99,7 @@ class PaletteEntries:
              self.action_services_group),
             *[(title, key, partial(self._with_deps, what))
               for title, key, what in DEPENDENCIES_PALETTE],
-            ("Tabs: close the waterfall tab", "key w", self.action_close_tab),
+            ("Tabs: close the waterfall or flow tab", "key w", self.action_close_tab),
             ("Tabs: next tab", "key ]", self.action_next_tab),
             ("Tabs: previous tab", "key [", self.action_previous_tab),
             *([("Live: pause or resume the view (receiving goes on)", "key p",
