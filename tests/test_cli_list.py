@@ -187,6 +187,26 @@ def test_list_text_names_async_columns_by_the_flow_of_work(capsys):
     assert by_service["email-worker"] == [("2", "0")]
 
 
+def test_list_text_counts_links_as_the_traces_tab_does(capsys, tmp_path):
+    """A consumer linking to two spans of one producer trace: the TUI's Traces tab shows
+    async from 2 / async to 2 (links); --list says the same under the same titles, and its
+    JSON has both counts: 2 links, 1 trace on each side."""
+    producer = [span_json(sid(1), "request", TRACE_A), span_json(sid(2), "publish", TRACE_A,
+                                                                 parent=sid(1), kind=4),
+                span_json(sid(3), "publish", TRACE_A, parent=sid(1), kind=4)]
+    consumer = span_json(sid(4), "process batch", TRACE_B, kind=5, start=5_000, end=6_000,
+                         links=[link_json(TRACE_A, sid(2)), link_json(TRACE_A, sid(3))])
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(doc_json(*producer, consumer)))
+    _, out, _ = run(capsys, str(path), "--list")
+    shown = {r["trace id"]: (r["async from"], r["async to"]) for r in text_columns(out)}
+    assert shown == {TRACE_A: ("0", "2"), TRACE_B: ("2", "0")}
+    rows, _ = list_json(capsys, str(path))
+    by_id = {r["trace_id"]: r for r in rows}
+    assert [by_id[TRACE_B][k] for k in ("links_out", "async_from")] == [2, 1]
+    assert [by_id[TRACE_A][k] for k in ("links_in", "async_to")] == [2, 1]
+
+
 def test_list_json_async_from_and_to_keep_links_in_and_out(capsys):
     rows, _ = list_json(capsys, str(SAMPLE_JSON))
     [pay] = [r for r in rows if r["root_service"] == "payments-worker"]

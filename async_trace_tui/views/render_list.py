@@ -39,7 +39,9 @@ def write_text(rows: Sequence[TraceRow], out: TextIO, g: Glyphs, styled: bool = 
         return max(len(title), len(f"{max(map(attrgetter(field), rows), default=0):,}"))
 
     spans_w, errors_w = numbers("spans", "spans"), numbers("errors", "errors")
-    from_w, to_w = numbers("async_from", "async from"), numbers("async_to", "async to")
+    # The columns count links, as the TUI's do (SPEC §4: async links in/out) under the same
+    # titles; --list --json has the traces on each side too (async_from/async_to).
+    from_w, to_w = numbers("links_out", "async from"), numbers("links_in", "async to")
     line = (f"{{:<23}}  {{:<32}}  {{:>9}}  {{:>{spans_w},}}  {{}}  {{:>{from_w}}}  "
             f"{{:>{to_w}}}  {{}}  {{}}\n").format
     header = (f"{'start (UTC)':<23}  {'trace id':<32}  {'duration':>9}  {'spans':>{spans_w}}  "
@@ -69,7 +71,7 @@ def write_text(rows: Sequence[TraceRow], out: TextIO, g: Glyphs, styled: bool = 
             else:
                 when = timestamp(start)
             lines.append(line(when, r.trace_id, duration(r.duration_ns, micro),
-                              r.spans, errors, r.async_from, r.async_to,
+                              r.spans, errors, r.links_out, r.links_in,
                               padded[r.root_service], op))
         out.write("".join(lines))
 
