@@ -97,6 +97,17 @@ def by_trace(req: ExportTraceServiceRequest) -> list[ExportTraceServiceRequest]:
     return list(out.values())
 
 
+def reversed_spans(req: ExportTraceServiceRequest) -> ExportTraceServiceRequest:
+    """The same request with each scope's spans in reverse order: the same data as another
+    exporter (or a store's fetch) might order it."""
+    out = ExportTraceServiceRequest()
+    out.CopyFrom(req)
+    for rs in out.resource_spans:
+        for ss in rs.scope_spans:
+            ss.spans.reverse()
+    return out
+
+
 def _scope_in(req: ExportTraceServiceRequest, rs: Any, ss: Any) -> Any:
     for have in req.resource_spans:
         if have.resource == rs.resource:

@@ -782,10 +782,7 @@ def test_calls_that_start_together_keep_one_order_whatever_the_load_order(tmp_pa
     """Four consumers start at the same moment, each linking to one producer: the view
     (and which three the cap shows) is the same whether the file lists them one way or the
     other (a store fetches them in no set order): ties go by span id."""
-    from flow_data import Recorder, ids
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
+    from flow_data import Recorder, ids, reversed_spans
 
     rec = Recorder(seed=5)
     producer = rec.span("front", "publish", 0, 10, "producer")
@@ -793,11 +790,7 @@ def test_calls_that_start_together_keep_one_order_whatever_the_load_order(tmp_pa
                  for _ in range(4)]
     request = rec.request()
     rec.shutdown()
-    backwards = ExportTraceServiceRequest()
-    backwards.CopyFrom(request)
-    for rs in backwards.resource_spans:
-        for ss in rs.scope_spans:
-            ss.spans.reverse()
+    backwards = reversed_spans(request)
     outputs = []
     for name, req in (("forwards.binpb", request), ("backwards.binpb", backwards)):
         path = tmp_path / name
@@ -839,11 +832,8 @@ def test_spans_that_tie_read_the_same_whatever_the_load_order(tmp_path, capsys):
     """Two roots of one trace start together, two merged steps start together and a
     consumer links to both steps: the JSON (span_ids order, the lags a hidden-internal view
     folds into one edge) is the same whichever order the file (or a store) gives them."""
-    from flow_data import Recorder, ids
+    from flow_data import Recorder, ids, reversed_spans
     from opentelemetry import trace as api
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
 
     rec = Recorder(seed=13)
     root = rec.open("front", "root", 0, "server")
@@ -856,11 +846,7 @@ def test_spans_that_tie_read_the_same_whatever_the_load_order(tmp_path, capsys):
     consumer = rec.span("worker", "consume", 40, 60, "consumer", links=steps)
     request = rec.request()
     rec.shutdown()
-    backwards = ExportTraceServiceRequest()
-    backwards.CopyFrom(request)
-    for rs in backwards.resource_spans:
-        for ss in rs.scope_spans:
-            ss.spans.reverse()
+    backwards = reversed_spans(request)
     docs: dict[str, list[str]] = {}
     for name, req in (("forwards.binpb", request), ("backwards.binpb", backwards)):
         path = tmp_path / name

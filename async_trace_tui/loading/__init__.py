@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..gcpause import paused_gc
 from ..index import IndexBuilder, SpanIndex
+from ..words import counted
 from .jaeger import JaegerLoader
 from .json_shapes import JAEGER, ZIPKIN, json_format
 from .otlp_json import JsonLoader
@@ -131,7 +132,7 @@ def report_duplicates(report: LoadReport, rows: list[int], firsts: list[int],
         f = files[i]
         f.spans -= k
         report.skip(DUPLICATES, f.name,
-                    f"{k:,} span{'s' if k != 1 else ''} already loaded (same trace and span id)",
+                    f"{counted(k, 'span')} already loaded (same trace and span id)",
                     count=k)
 
 
@@ -220,8 +221,7 @@ def _trailing_data_warning(report: LoadReport, label: str) -> Callable[[str], No
 
 def _why_no_spans(f: FileReport) -> str:
     if f.skipped:
-        return (f"no span could be read ({f.skipped:,} bad record{'s' if f.skipped != 1 else ''} "
-                "skipped)")
+        return f"no span could be read ({counted(f.skipped, 'bad record')} skipped)"
     if f.ignored:
         return "no trace data (only other signals' records)"
     return "no spans in this input"

@@ -23,6 +23,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from ..index import IndexBuilder
 from ..model import STATUS_ERROR, LinkDetail, Resource, Scope, SpanDetail, SpanEvent
+from ..words import counted
 from .anyvalue import proto_attributes
 from .base import LoaderBase
 from .report import FileReport, LoadError, LoadReport
@@ -228,7 +229,7 @@ class ProtoLoader(LoaderBase):
                 pos += 4 * words
                 record += words - 1
                 self.report.skip("empty messages", where,
-                                 f"{words:,} empty (zero-length) message{'s' if words != 1 else ''}")
+                                 counted(words, "empty (zero-length) message"))
                 bad_in_a_row += 1
                 continue
             body: Any = view[pos + 4:pos + 4 + size]

@@ -112,7 +112,7 @@ class LoadReport:
         ok = len(self.files) - len(self.failed_files)
         loaded = f"loaded {counted(self.spans, 'span')} in {counted(self.traces, 'trace')}"
         # A store's or a receiver's report has no files: "from 0 of 0 files" would mislead.
-        parts = [f"{loaded} from {ok} of {len(self.files)} file{'s' if len(self.files) != 1 else ''}"
+        parts = [f"{loaded} from {ok} of {counted(len(self.files), 'file')}"
                  if self.files else loaded]
         for what, counts in (("skipped ", self.skipped), ("ignored ", self.ignored),
                              ("warnings: ", self.warnings)):

@@ -45,7 +45,7 @@ class WaterfallPane(Vertical):
             t.append(safe_text(idx.name[s.root]))
         t.append(f"  {duration(s.duration)}  {counted(s.spans, 'span')}")
         if s.errors:
-            t.append(f"  {s.errors} error{'s' if s.errors != 1 else ''}", "bold")
+            t.append(f"  {counted(s.errors, 'error')}", "bold")
         t.append(f"  async from {s.links_out} · to {s.links_in}  started {timestamp(s.start)}")
         return t
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..index import SpanIndex
 from ..model import KIND_CONSUMER, KIND_PRODUCER, SHAPE_GENERIC, SHAPE_PUBSUB
+from ..words import counted
 from .grouping import aggregate, group_key_fn, group_value, parse_group_by
 
 # Node kinds and edges, as named in the JSON output.
@@ -113,10 +114,9 @@ class DepNode:
     @property
     def operation(self) -> str:
         if self.kind == MORE:
-            plural = "s" if self.hidden != 1 else ""
             if self.cut:
-                return f"+{self.hidden} async call{plural} past --depth {self.view.options.depth}"
-            return f"+{self.hidden} more async call{plural}"
+                return f"+{counted(self.hidden, 'async call')} past --depth {self.view.options.depth}"
+            return f"+{counted(self.hidden, 'more async call')}"
         if self.kind == MISSING:
             return "(span not loaded)"
         return _one_or_count((self.view.index.name[r] for r in self.rows), "operations") or ""

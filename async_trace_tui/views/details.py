@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..index import SpanIndex
 from ..model import KIND_NAMES, STATUS_ERROR, STATUS_NAMES
+from ..words import counted
 from .dependencies import (
     ASYNC_DOWN,
     ASYNC_UP,
@@ -160,9 +161,9 @@ class DetailsBuilder:
         f.append(Field("errors", str(s.errors), ERROR if s.errors else PLAIN))
         # By the flow of work, not by link direction: a consumer's links point back to the
         # producers whose work it continued.
-        f.append(Field("async from", f"{s.links_out} link{'s' if s.links_out != 1 else ''} "
+        f.append(Field("async from", f"{counted(s.links_out, 'link')} "
                                      "to work this trace continued"))
-        f.append(Field("async to", f"{s.links_in} link{'s' if s.links_in != 1 else ''} "
+        f.append(Field("async to", f"{counted(s.links_in, 'link')} "
                                    "from work that continued this trace"))
         return Section(title or f"trace {self.short_id(idx.trace_ids[t].hex())}", f)
 
@@ -271,7 +272,7 @@ class DetailsBuilder:
         if kind == MORE:
             direction = "caused by" if node.edge == ASYNC_DOWN else "leading to"
             return Details(f"+{node.hidden} more async calls", DIM, [Section("hidden by the cap", [
-                Field("what", f"{node.hidden} more async call{'s' if node.hidden != 1 else ''} "
+                Field("what", f"{counted(node.hidden, 'more async call')} "
                               f"{direction} the node above"),
                 Field("why", f"at most {node.view.options.async_cap} async calls are listed "
                              "per level and direction"),

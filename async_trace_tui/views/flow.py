@@ -308,9 +308,9 @@ class Distribution:
         if not self.latencies:
             return []
         lo, hi = min(self.latencies), self.max
-        buckets = max(1, min(buckets, hi - lo))
         if hi == lo:
             return [(lo, hi, len(self.latencies))]
+        buckets = min(buckets, hi - lo)  # never slices of under a nanosecond
         width = max(1, -(-(hi - lo) // buckets))
         counts = [0] * buckets
         for v in self.latencies:

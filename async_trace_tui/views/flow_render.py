@@ -111,8 +111,8 @@ def summary_parts(flow: Flow, g: Glyphs) -> Parts:
     wait = flow.queue_wait
     return [
         ("end to end ", ""), (duration(flow.end_to_end, g.micro), "figure"),
-        (f"{sep}{traces} trace{'s' if traces != 1 else ''}", ""),
-        (f"{sep}{hops} async hop{'s' if hops != 1 else ''}", ""),
+        (f"{sep}{counted(traces, 'trace')}", ""),
+        (f"{sep}{counted(hops, 'async hop')}", ""),
         (f"{sep}queue wait ", ""), (duration(wait, g.micro), "queue"),
         (f" ({percent(wait, flow.end_to_end)})", "queue"),
     ]
@@ -132,7 +132,7 @@ def detail_parts(flow: Flow, g: Glyphs) -> Parts:
     out: Parts = [(f"{counted(flow.spans, 'span')}{g.sep}{counted(len(services), 'service')} (", ""),
                   (", ".join(safe_text(s) for s in services), "service"), (")", "")]
     if flow.errors:
-        out.append((f"{g.sep}{flow.errors} error{'s' if flow.errors != 1 else ''}", "error"))
+        out.append((f"{g.sep}{counted(flow.errors, 'error')}", "error"))
     else:
         out.append((f"{g.sep}no errors", ""))
     out.append((f"{g.sep}skew {flow.skew}", "error" if flow.skew else ""))
@@ -204,7 +204,7 @@ def distribution_lines(dist: Distribution, what: Parts, g: Glyphs, ascii: bool,
     mu = g.micro
     n = dist.flows
     out: list[Parts] = [
-        [(f"{n:,} flow{'s' if n != 1 else ''} of ", "title"), *what],
+        [(f"{counted(n, 'flow')} of ", "title"), *what],
         [("end to end  p50 ", ""), (duration(dist.p50, mu), "figure"),
          (f"{g.sep}p95 ", ""), (duration(dist.p95, mu), "figure"),
          (f"{g.sep}max ", ""), (duration(dist.max, mu), "figure")],

@@ -28,6 +28,7 @@ from ...views.format import duration, safe_text, short_id, timestamp
 from ...views.search import FilterJob, SearchText, TraceFilter, kept_rows, parse_query
 from ...views.short_ids import TraceIdNames
 from ...views.traces import SORT_KEYS
+from ...words import counted
 from .line_list import LineList, fit, foreground
 
 # (sort key, title, width or 0 for the flexible column, right-aligned)
@@ -620,19 +621,19 @@ class TracesTable(LineList):
         """One line for the status bar."""
         n, total = len(self._view), len(self._rows)
         arrow = ("v" if self.sort_reverse else "^") if self.ascii else ("▼" if self.sort_reverse else "▲")
-        parts = [f"{total:,} trace{'s' if total != 1 else ''}{' shown' if self.remote else ''}"]
+        parts = [f"{counted(total, 'trace')}{' shown' if self.remote else ''}"]
         if self.filter_text.strip() and self.remote:
             parts.append(f"with a span matching {self.filter_text.strip()!r}")
         elif self._searching is not None and self._flags is not None:
             shown = self._flags_query
-            parts.append(f"{n:,} match{'es' if n != 1 else ''} for {shown!r}, "
+            parts.append(f"{counted(n, 'match', 'matches')} for {shown!r}, "
                          f"searching {self._searching!r}…")
         elif self._searching is not None:
             parts.append(f"searching {self._searching!r}…")
         elif self._failed and self._failed == parse_query(self.filter_text)[1]:
             parts.append(f"the search for {self._failed!r} failed")
         elif self.filter_text.strip():
-            parts.append(f"{n:,} match{'es' if n != 1 else ''} for {self.filter_text.strip()!r}")
+            parts.append(f"{counted(n, 'match', 'matches')} for {self.filter_text.strip()!r}")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {arrow}")
         return "  ·  ".join(parts)
 
